@@ -1,0 +1,26 @@
+# Builds the r1 program from the amalgamation alone (r1.h + r1.cpp, nothing else) and runs it:
+# the single-file distribution must compile with one command and work.
+# Inputs: PYTHON, SOURCE_DIR, WORK_DIR, CXX, CC, XXHASH_DIR, SOURCES (;-separated), MODEL.
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+function(run)
+  execute_process(COMMAND ${ARGN} WORKING_DIRECTORY ${WORK_DIR} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  set(last_output "${out}" PARENT_SCOPE)
+endfunction()
+string(REPLACE "," ";" sources "${SOURCES}")
+run(${PYTHON} ${SOURCE_DIR}/tools/amalgamate.py ${WORK_DIR} ${SOURCE_DIR} ${XXHASH_DIR} -- ${sources})
+# Exactly what a user would type; no include paths, no definitions.
+run(${CXX} -std=c++17 -O2 -c r1.cpp -o r1.o)
+file(COPY ${SOURCE_DIR}/r1.c DESTINATION ${WORK_DIR})
+run(${CC} -std=c99 -O2 -c r1.c -o main.o)
+run(${CXX} main.o r1.o -o r1 -lpthread -ldl)
+run(${WORK_DIR}/r1 version)
+message(STATUS "${last_output}")
+run(${WORK_DIR}/r1 info ${MODEL})
+if(NOT last_output MATCHES "architecture: +qwen2")
+  message(FATAL_ERROR "unexpected output of r1 info:\n${last_output}")
+endif()
+message(STATUS "the amalgamation builds and runs")

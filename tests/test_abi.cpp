@@ -1,0 +1,100 @@
+// Pins the layout of every public struct and enum, so that a field inserted in the middle (an ABI break) fails
+// here. The expected numbers are for LP64 platforms (x86-64, aarch64 Linux). When a field is appended, append a
+// row; never change an existing one.
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <string>
+
+#include "r1.h"
+
+namespace {
+
+struct Row {
+    const char* what;
+    size_t actual;
+    size_t expected;
+};
+
+#define R1_SIZE(T, n) Row{#T, sizeof(T), n}
+#define R1_OFFSET(T, f, n) Row{#T "." #f, offsetof(T, f), n}
+
+const Row kLayout[] = {
+    R1_SIZE(r1_status, 4),
+    R1_SIZE(r1_log_level, 4),
+    R1_SIZE(r1_type, 4),
+    R1_SIZE(r1_load_mode, 4),
+    R1_SIZE(r1_meta_type, 4),
+
+    R1_SIZE(r1_model_params, 48),
+    R1_OFFSET(r1_model_params, struct_size, 0),
+    R1_OFFSET(r1_model_params, load_mode, 4),
+    R1_OFFSET(r1_model_params, progress_callback, 8),
+    R1_OFFSET(r1_model_params, progress_user_data, 16),
+    R1_OFFSET(r1_model_params, log_callback, 24),
+    R1_OFFSET(r1_model_params, log_user_data, 32),
+    R1_OFFSET(r1_model_params, log_level, 40),
+
+    R1_SIZE(r1_model_info, 1168),
+    R1_OFFSET(r1_model_info, struct_size, 0),
+    R1_OFFSET(r1_model_info, gguf_version, 4),
+    R1_OFFSET(r1_model_info, architecture, 8),
+    R1_OFFSET(r1_model_info, name, 16),
+    R1_OFFSET(r1_model_info, tokenizer_model, 24),
+    R1_OFFSET(r1_model_info, n_params, 32),
+    R1_OFFSET(r1_model_info, n_ctx_train, 40),
+    R1_OFFSET(r1_model_info, n_vocab, 48),
+    R1_OFFSET(r1_model_info, n_layers, 56),
+    R1_OFFSET(r1_model_info, n_embd, 64),
+    R1_OFFSET(r1_model_info, n_heads, 72),
+    R1_OFFSET(r1_model_info, n_kv_heads, 80),
+    R1_OFFSET(r1_model_info, n_ff, 88),
+    R1_OFFSET(r1_model_info, n_tensors, 96),
+    R1_OFFSET(r1_model_info, n_metadata, 104),
+    R1_OFFSET(r1_model_info, has_chat_template, 112),
+    R1_OFFSET(r1_model_info, file_type, 116),
+    R1_OFFSET(r1_model_info, file_size, 120),
+    R1_OFFSET(r1_model_info, tensor_data_size, 128),
+    R1_OFFSET(r1_model_info, fingerprint, 136),
+    R1_OFFSET(r1_model_info, type_tensor_count, 144),
+    R1_OFFSET(r1_model_info, type_bytes, 656),
+
+    R1_SIZE(r1_tensor_info, 72),
+    R1_OFFSET(r1_tensor_info, struct_size, 0),
+    R1_OFFSET(r1_tensor_info, type, 4),
+    R1_OFFSET(r1_tensor_info, name, 8),
+    R1_OFFSET(r1_tensor_info, n_dims, 16),
+    R1_OFFSET(r1_tensor_info, dims, 24),
+    R1_OFFSET(r1_tensor_info, offset, 56),
+    R1_OFFSET(r1_tensor_info, size, 64),
+};
+
+}  // namespace
+
+TEST_CASE("public struct layouts match the committed table (LP64)") {
+    if (sizeof(void*) != 8 || sizeof(long) != 8) {
+        MESSAGE("SKIPPED: the committed table describes LP64 platforms");
+        return;
+    }
+    for (const Row& row : kLayout) {
+        CAPTURE(row.what);
+        CHECK(row.actual == row.expected);
+    }
+}
+
+TEST_CASE("enum values that the ABI fixes") {
+    CHECK(R1_OK == 0);
+    CHECK(R1_ERR_INVALID_ARGUMENT == -1);
+    CHECK(R1_ERR_INTERNAL == -12);
+    CHECK(R1_STATUS_FORCE32 == 0x7FFFFFFF);
+    CHECK(R1_TYPE_Q4_K == 12);
+    CHECK(R1_TYPE_BF16 == 30);
+    CHECK(R1_META_FLOAT64 == 12);
+    CHECK(R1_LOAD_READ == 2);
+}
+
+TEST_CASE("header and library versions agree") {
+    CHECK(r1_version() == R1_VERSION_NUMBER);
+    CHECK(r1_abi_version() == R1_ABI_VERSION);
+    CHECK(std::string(r1_version_string()) == R1_VERSION_STRING);
+}
