@@ -283,6 +283,7 @@ static int cmd_info(int argc, char** argv) {
     }
     if (!path) return error_exit("info: no model given (usage: r1 info MODEL.gguf [--json])");
     init_model_params(&params, no_mmap);
+    params.metadata_only = 1; /* info describes the file; it places no weights */
     st = r1_model_load(path, &params, &model);
     if (st != R1_OK) return status_exit(st);
     info.struct_size = sizeof info;

@@ -192,6 +192,53 @@ R1_API const char* r1_type_name(int32_t type);
 R1_API const char* r1_file_type_name(int32_t file_type);
 
 /* ------------------------------------------------------------------------------------------------------------
+ * Backends and devices
+ * ------------------------------------------------------------------------------------------------------------ */
+
+typedef enum r1_device_kind {
+    R1_DEVICE_CPU = 0,
+    R1_DEVICE_DISCRETE_GPU = 1,
+    R1_DEVICE_INTEGRATED_GPU = 2,
+    R1_DEVICE_VIRTUAL = 3, /* e.g. a software Vulkan implementation running on the CPU */
+    R1_DEVICE_KIND_FORCE32 = 0x7FFFFFFF
+} r1_device_kind;
+
+typedef struct r1_backend_info {
+    uint32_t struct_size;   /* in: sizeof(r1_backend_info) */
+    int32_t n_devices;      /* devices this backend can use here (0 when unavailable) */
+    const char* name;       /* "cpu", "vulkan", "cuda"; static for the life of the process */
+    const char* origin;     /* "built-in" or the path of the plugin it came from */
+    r1_status status;       /* R1_OK, or why the backend is unavailable (e.g. no driver) */
+    const char* message;    /* "" or the detail of `status` */
+} r1_backend_info;
+
+typedef struct r1_device_info {
+    uint32_t struct_size;   /* in: sizeof(r1_device_info) */
+    r1_device_kind kind;
+    const char* name;       /* static for the life of the process */
+    uint64_t memory_total;  /* bytes; 0 when unknown */
+    uint64_t memory_free;   /* bytes at the time the backend was registered; 0 when unknown */
+} r1_device_info;
+
+/* Number of registered backends (built-in ones and loaded plugins). The registry is the library's only
+ * process-wide state; every function here is thread-safe. */
+R1_API int32_t r1_backend_count(void);
+
+/* Describes backend `index` (0 <= index < r1_backend_count()). The caller sets info->struct_size.
+ * Returns R1_OK, R1_ERR_INVALID_ARGUMENT or R1_ERR_OUT_OF_RANGE. */
+R1_API r1_status r1_backend_get_info(int32_t index, r1_backend_info* info);
+
+/* Describes device `device` of backend `backend`. Returns R1_OK, R1_ERR_INVALID_ARGUMENT or
+ * R1_ERR_OUT_OF_RANGE. */
+R1_API r1_status r1_backend_device_info(int32_t backend, int32_t device, r1_device_info* info);
+
+/* Loads a backend plugin library (e.g. libr1-cuda.so) and registers its backend. out_index (optional) receives
+ * its index. Loading the same backend twice returns the first index. Plugins are never unloaded.
+ * Returns R1_OK; R1_ERR_IO (cannot load), R1_ERR_FORMAT (not an r1 plugin), R1_ERR_UNSUPPORTED (another backend
+ * API version). */
+R1_API r1_status r1_backend_load_plugin(const char* path, int32_t* out_index);
+
+/* ------------------------------------------------------------------------------------------------------------
  * Models
  * ------------------------------------------------------------------------------------------------------------ */
 
@@ -206,6 +253,16 @@ typedef enum r1_load_mode {
     R1_LOAD_MODE_FORCE32 = 0x7FFFFFFF
 } r1_load_mode;
 
+/* CPU kernel families (for r1_model_params.cpu_isa). */
+typedef enum r1_cpu_isa {
+    R1_CPU_ISA_AUTO = 0,   /* the best family this CPU runs */
+    R1_CPU_ISA_SCALAR = 1, /* the portable reference kernels */
+    R1_CPU_ISA_AVX2 = 2,   /* x86-64 AVX2 + FMA + F16C */
+    R1_CPU_ISA_AVX512 = 3, /* x86-64 AVX-512 (F, BW, VL, DQ) + VNNI */
+    R1_CPU_ISA_NEON = 4,   /* AArch64 Advanced SIMD + dot product */
+    R1_CPU_ISA_FORCE32 = 0x7FFFFFFF
+} r1_cpu_isa;
+
 typedef struct r1_model_params {
     uint32_t struct_size;              /* sizeof(r1_model_params), set by r1_model_params_init */
     r1_load_mode load_mode;            /* how tensor data reaches memory; 0 = mmap */
@@ -214,6 +271,15 @@ typedef struct r1_model_params {
     r1_log_fn log_callback;            /* optional: receives this model's log messages; NULL = silent */
     void* log_user_data;               /* passed to log_callback */
     r1_log_level log_level;            /* lowest level delivered; 0 = R1_LOG_INFO */
+    /* Appended in 0.1 (backends): */
+    const char* backend;               /* "auto" or NULL (the best available), "cpu", "vulkan", "cuda" */
+    int32_t device;                    /* device index within the backend; 0 = the first (best) one */
+    r1_cpu_isa cpu_isa;                /* CPU kernels; 0 = the best for this CPU. Forcing one is for testing */
+    int32_t exact_math;                /* 1: matmuls in float on dequantized weights (slow; the reference for
+                                        * tests). 0: 8-bit quantized activations where the weights are
+                                        * quantized, as the reference runtime does */
+    int32_t metadata_only;             /* 1: read metadata, tensor descriptions and the tokenizer only; no
+                                        * weights are placed on a device and sessions cannot be created */
 } r1_model_params;
 
 /* Fills `params` with the defaults (and struct_size). Thread safety: any thread. */

@@ -8,11 +8,14 @@
 #include "dtype.h"
 #include "error.h"
 #include "gguf/json.h"
+#include "backend/registry.h"
 #include "model/model.h"
 #include "r1.h"
 
 struct r1_model {
-    std::unique_ptr<r1::Model> impl;
+    // Shared with the sessions made from the model, so that freeing the model while sessions live (as garbage
+    // collectors of language bindings may do) only drops this reference.
+    std::shared_ptr<r1::Model> impl;
 };
 
 namespace {
@@ -108,7 +111,7 @@ const r1::gguf::Value& meta_array(const r1_model* model, const char* key, int64_
 
 r1_model* wrap_model(std::unique_ptr<r1::Model> impl) {
     auto* m = new r1_model;
-    m->impl = std::move(impl);
+    m->impl = std::shared_ptr<r1::Model>(std::move(impl));
     return m;
 }
 
@@ -184,12 +187,66 @@ R1_API const char* r1_file_type_name(int32_t file_type) {
     }
 }
 
+R1_API int32_t r1_backend_count(void) {
+    try {
+        return int32_t(r1::Registry::instance().count());
+    } catch (...) {
+        return 0;
+    }
+}
+
+R1_API r1_status r1_backend_get_info(int32_t index, r1_backend_info* info) {
+    return guard([&] {
+        require(info != nullptr, "info is NULL");
+        const r1::BackendEntry* e = index >= 0 ? r1::Registry::instance().at(size_t(index)) : nullptr;
+        if (!e) r1::fail(R1_ERR_OUT_OF_RANGE, "backend index %d is outside 0..%d", index, r1_backend_count() - 1);
+        r1_backend_info out;
+        std::memset(&out, 0, sizeof out);
+        out.struct_size = sizeof out;
+        out.n_devices = int32_t(e->devices.size());
+        out.name = e->iface->name;
+        out.origin = e->origin.c_str();
+        out.status = e->init_status;
+        out.message = e->init_message.c_str();
+        write_out(info, out, "r1_backend_info");
+    });
+}
+
+R1_API r1_status r1_backend_device_info(int32_t backend, int32_t device, r1_device_info* info) {
+    return guard([&] {
+        require(info != nullptr, "info is NULL");
+        const r1::BackendEntry* e = backend >= 0 ? r1::Registry::instance().at(size_t(backend)) : nullptr;
+        if (!e) r1::fail(R1_ERR_OUT_OF_RANGE, "backend index %d is outside 0..%d", backend, r1_backend_count() - 1);
+        if (device < 0 || size_t(device) >= e->devices.size())
+            r1::fail(R1_ERR_OUT_OF_RANGE, "backend '%s' has %zu device(s); %d is out of range", e->iface->name,
+                     e->devices.size(), device);
+        const r1b_device_info& d = e->devices[size_t(device)];
+        r1_device_info out;
+        std::memset(&out, 0, sizeof out);
+        out.struct_size = sizeof out;
+        out.kind = r1_device_kind(d.kind);
+        out.name = d.name;
+        out.memory_total = d.memory_total;
+        out.memory_free = d.memory_free;
+        write_out(info, out, "r1_device_info");
+    });
+}
+
+R1_API r1_status r1_backend_load_plugin(const char* path, int32_t* out_index) {
+    return guard([&] {
+        require(path != nullptr && *path, "path is NULL or empty");
+        size_t index = r1::Registry::instance().load_plugin(path);
+        if (out_index) *out_index = int32_t(index);
+    });
+}
+
 R1_API void r1_model_params_init(r1_model_params* params) {
     if (!params) return;
     std::memset(params, 0, sizeof *params);
     params->struct_size = sizeof *params;
     params->load_mode = R1_LOAD_MMAP;
     params->log_level = R1_LOG_INFO;
+    params->backend = "auto";
 }
 
 R1_API r1_status r1_model_load(const char* path, const r1_model_params* params, r1_model** out_model) {

@@ -13,10 +13,19 @@
 
 namespace {
 
+// The test images carry no real weights: load them metadata-only unless the caller's params say otherwise.
+r1_model_params metadata_params() {
+    r1_model_params p;
+    r1_model_params_init(&p);
+    p.metadata_only = 1;
+    return p;
+}
+
 struct Loaded {
     r1_model* model = nullptr;
     explicit Loaded(const std::vector<uint8_t>& image, const r1_model_params* params = nullptr) {
-        r1_status st = r1_model_load_from_memory(image.data(), image.size(), params, &model);
+        r1_model_params defaults = metadata_params();
+        r1_status st = r1_model_load_from_memory(image.data(), image.size(), params ? params : &defaults, &model);
         REQUIRE_MESSAGE(st == R1_OK, r1_last_error());
     }
     ~Loaded() { r1_model_free(model); }
@@ -216,8 +225,7 @@ TEST_CASE("silent by default; the log callback receives messages at or above its
     struct Sink {
         std::vector<std::pair<r1_log_level, std::string>> lines;
     } sink;
-    r1_model_params params;
-    r1_model_params_init(&params);
+    r1_model_params params = metadata_params();
     params.log_callback = [](void* user, r1_log_level level, const char* message) {
         static_cast<Sink*>(user)->lines.emplace_back(level, message);
     };
@@ -239,8 +247,7 @@ TEST_CASE("progress callback through the C API; cancelling releases everything")
     std::string path = r1test::temp_path("api-progress.gguf");
     REQUIRE(r1test::write_file(path, image.data(), image.size()));
     for (r1_load_mode mode : {R1_LOAD_MMAP, R1_LOAD_READ}) {
-        r1_model_params params;
-        r1_model_params_init(&params);
+        r1_model_params params = metadata_params();
         params.load_mode = mode;
         params.progress_callback = [](void*, float p) -> int32_t { return p >= 1.0f ? 1 : 0; };
         r1_model* model = reinterpret_cast<r1_model*>(0x1);
@@ -258,8 +265,7 @@ TEST_CASE("load modes give the same model") {
     uint64_t fingerprints[3] = {};
     r1_load_mode modes[3] = {R1_LOAD_DEFAULT, R1_LOAD_MMAP, R1_LOAD_READ};
     for (int k = 0; k < 3; ++k) {
-        r1_model_params params;
-        r1_model_params_init(&params);
+        r1_model_params params = metadata_params();
         params.load_mode = modes[k];
         r1_model* model = nullptr;
         REQUIRE(r1_model_load(path.c_str(), &params, &model) == R1_OK);

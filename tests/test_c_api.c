@@ -105,12 +105,25 @@ int main(void) {
     CHECK(strcmp(r1_type_name(R1_TYPE_Q4_K), "q4_K") == 0);
     CHECK(strcmp(r1_file_type_name(15), "Q4_K_M") == 0);
 
+    {
+        r1_backend_info b;
+        r1_device_info d;
+        int32_t index = -1;
+        b.struct_size = sizeof b;
+        d.struct_size = sizeof d;
+        CHECK(r1_backend_count() >= 1);
+        CHECK(r1_backend_get_info(0, &b) == R1_OK && strcmp(b.name, "cpu") == 0 && b.n_devices == 1);
+        CHECK(r1_backend_device_info(0, 0, &d) == R1_OK && d.kind == R1_DEVICE_CPU && strlen(d.name) > 0);
+        CHECK(r1_backend_device_info(0, 1, &d) == R1_ERR_OUT_OF_RANGE);
+        CHECK(r1_backend_load_plugin("no-such-plugin.so", &index) == R1_ERR_IO);
+    }
     r1_model_params_init(&params);
     CHECK(params.struct_size == sizeof params);
     params.log_callback = on_log;
     params.log_level = R1_LOG_DEBUG;
     params.progress_callback = on_progress;
     params.progress_user_data = &progress_calls;
+    params.metadata_only = 1; /* the image has no real weights */
     CHECK(r1_model_load_from_memory(image, size, &params, &model) == R1_OK);
     CHECK(model != NULL);
     CHECK(log_calls > 0);
@@ -156,7 +169,7 @@ int main(void) {
         fwrite(image, 1, size, f);
         fclose(f);
         model = NULL;
-        CHECK(r1_model_load(path, NULL, &model) == R1_OK);
+        CHECK(r1_model_load(path, &params, &model) == R1_OK);
         info.struct_size = sizeof info;
         CHECK(r1_model_get_info(model, &info) == R1_OK && info.file_size == size);
         r1_model_free(model);

@@ -14,6 +14,8 @@ import re
 import sys
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+IF_OPEN = re.compile(r'^\s*#\s*if')
+IF_CLOSE = re.compile(r'^\s*#\s*endif')
 PRAGMA_ONCE = re.compile(r'^\s*#\s*pragma\s+once\s*$')
 
 
@@ -39,8 +41,13 @@ class Amalgamator:
         rel = os.path.relpath(path, self.root)
         self.out.append('/* ---- begin %s ---- */\n' % rel)
         here = os.path.dirname(path)
+        depth = 0  # nesting of #if blocks: a missing include inside one belongs to an optional feature
         with open(path, encoding='utf-8') as f:
             for line in f:
+                if IF_OPEN.match(line):
+                    depth += 1
+                elif IF_CLOSE.match(line):
+                    depth -= 1
                 if PRAGMA_ONCE.match(line):
                     continue
                 m = INCLUDE.match(line)
@@ -56,6 +63,9 @@ class Amalgamator:
                         if not os.path.isfile(target):
                             target = os.path.join(self.root, name)
                         if not os.path.isfile(target):
+                            if depth > 0:
+                                self.out.append(line)  # an optional part not in the amalgamation
+                                continue
                             sys.exit('amalgamate: cannot find "%s" included from %s' % (name, rel))
                         self.emit_file(target)
                         continue

@@ -1,9 +1,22 @@
 #include "model.h"
 
+#include <cstring>
+
+#include "../backend/registry.h"
 #include "../error.h"
+#include "weights.h"
 
 namespace r1 {
 namespace {
+
+float file_progress_share(const r1_model_params& params) {
+    if (params.metadata_only) return 0.99f;
+    return params.load_mode == R1_LOAD_READ ? 0.5f : 0.02f;
+}
+
+bool report_progress(const r1_model_params& params, float p) {
+    return !params.progress_callback || params.progress_callback(params.progress_user_data, p) == 0;
+}
 
 gguf::OpenOptions open_options(const r1_model_params& params, const Log* log) {
     gguf::OpenOptions options;
@@ -19,7 +32,39 @@ gguf::OpenOptions open_options(const r1_model_params& params, const Log* log) {
         options.progress = [fn, user](float p) { return fn(user, p) == 0; };
     }
     options.log = log;
+    // Reading the file covers the first part of loading, placing the weights the rest; Model::finish reports
+    // the final 1.0.
+    if (options.progress) {
+        auto inner = options.progress;
+        float share = file_progress_share(params);
+        options.progress = [inner, share](float p) { return inner(p * share); };
+    }
     return options;
+}
+
+// The backend "auto" picks: the first GPU device of any backend (discrete before integrated), else the CPU.
+const BackendEntry* pick_backend(const char* name, int32_t* device) {
+    Registry& registry = Registry::instance();
+    if (name && *name && std::string(name) != "auto") {
+        const BackendEntry* e = registry.find(name);
+        if (!e) {
+            std::string known;
+            for (size_t i = 0; i < registry.count(); ++i) known += std::string(i ? ", " : "") + registry.at(i)->iface->name;
+            fail(R1_ERR_NOT_FOUND, "no backend named '%s' (this build has: %s)", name, known.c_str());
+        }
+        return e;
+    }
+    for (r1b_device_kind kind : {R1B_DEVICE_DISCRETE_GPU, R1B_DEVICE_INTEGRATED_GPU}) {
+        for (size_t i = 0; i < registry.count(); ++i) {
+            const BackendEntry* e = registry.at(i);
+            for (size_t d = 0; d < e->devices.size(); ++d)
+                if (e->ctx && e->devices[d].kind == kind) {
+                    *device = int32_t(d);
+                    return e;
+                }
+        }
+    }
+    return registry.find("cpu");
 }
 
 // Summary values come from metadata that may be malformed; they never make loading fail here (the model code
@@ -41,17 +86,17 @@ std::unique_ptr<Model> Model::load(const std::string& path, const r1_model_param
     std::unique_ptr<Model> model(new Model());
     model->log_ = Log(params.log_callback, params.log_user_data, params.log_level);
     model->file_ = gguf::File::open(path, open_options(params, &model->log_));
-    return finish(std::move(model));
+    return finish(std::move(model), params);
 }
 
 std::unique_ptr<Model> Model::load_from_memory(const void* data, size_t size, const r1_model_params& params) {
     std::unique_ptr<Model> model(new Model());
     model->log_ = Log(params.log_callback, params.log_user_data, params.log_level);
     model->file_ = gguf::File::from_memory(data, size, open_options(params, &model->log_));
-    return finish(std::move(model));
+    return finish(std::move(model), params);
 }
 
-std::unique_ptr<Model> Model::finish(std::unique_ptr<Model> model) {
+std::unique_ptr<Model> Model::finish(std::unique_ptr<Model> model, const r1_model_params& params) {
     const gguf::File& f = *model->file_;
     ModelSummary& s = model->summary_;
     s.architecture = string_or_empty(f, "general.architecture");
@@ -79,10 +124,44 @@ std::unique_ptr<Model> Model::finish(std::unique_ptr<Model> model) {
             s.type_bytes[id] += t.size;
         }
     }
-    model->log_.write(R1_LOG_INFO, "loaded %s model: %zu tensors, %llu parameters",
+    if (params.metadata_only) model->no_weights_reason_ = "the model was loaded with metadata_only";
+    else if (f.tensors().empty()) model->no_weights_reason_ = "the file has no tensors (a vocabulary-only file?)";
+    else model->place_weights(params);
+    if (!report_progress(params, 1.0f)) fail(R1_ERR_CANCELLED, "loading was cancelled by the progress callback");
+    model->log_.write(R1_LOG_INFO, "loaded %s model: %zu tensors, %llu parameters%s%s",
                       s.architecture.empty() ? "(no architecture)" : std::string(s.architecture).c_str(),
-                      f.tensors().size(), (unsigned long long)s.n_params);
+                      f.tensors().size(), (unsigned long long)s.n_params, model->device_ ? " on " : "",
+                      model->device_ ? model->device_->info().name : "");
     return model;
+}
+
+void Model::place_weights(const r1_model_params& params) {
+    hparams_ = read_hparams(*file_);
+    int32_t device_index = params.device;
+    const BackendEntry* entry = pick_backend(params.backend, &device_index);
+    r1b_device_params dp;
+    std::memset(&dp, 0, sizeof dp);
+    dp.struct_size = sizeof dp;
+    dp.cpu_isa = int32_t(params.cpu_isa);
+    dp.exact_math = params.exact_math;
+    device_ = std::make_shared<Device>(entry, device_index, dp);
+    std::function<bool(float)> progress;
+    if (params.progress_callback) {
+        r1_progress_fn fn = params.progress_callback;
+        void* user = params.progress_user_data;
+        float base = file_progress_share(params);
+        progress = [fn, user, base](float p) { return fn(user, base + (0.99f - base) * p) == 0; };
+    }
+    weights_ = std::make_unique<ModelWeights>(*file_, hparams_, device_, progress);
+}
+
+void Model::require_weights() const {
+    if (!weights_) fail(R1_ERR_UNSUPPORTED, "this model cannot compute: %s", no_weights_reason_.c_str());
+}
+
+Model::~Model() {
+    weights_.reset();  // before the device they live on
+    device_.reset();
 }
 
 }  // namespace r1

@@ -8,9 +8,13 @@
 
 #include "../gguf/gguf.h"
 #include "../log.h"
+#include "hparams.h"
 #include "r1.h"
 
 namespace r1 {
+
+class Device;
+class ModelWeights;
 
 // Facts about a model read once at load time (the fingerprint is computed lazily by the File).
 struct ModelSummary {
@@ -37,17 +41,32 @@ public:
     static std::unique_ptr<Model> load(const std::string& path, const r1_model_params& params);
     static std::unique_ptr<Model> load_from_memory(const void* data, size_t size, const r1_model_params& params);
 
+    ~Model();
+
     const gguf::File& file() const { return *file_; }
     const Log& log() const { return log_; }
     const ModelSummary& summary() const { return summary_; }
 
+    // Weights exist unless the model was loaded metadata-only or the file has no tensors.
+    bool has_weights() const { return weights_ != nullptr; }
+    const HParams& hparams() const { return hparams_; }
+    const ModelWeights& weights() const { return *weights_; }
+    const Device& device() const { return *device_; }
+    // Throws R1_ERR_UNSUPPORTED with a clear message when the model cannot compute (no weights).
+    void require_weights() const;
+
 private:
     Model() = default;
-    static std::unique_ptr<Model> finish(std::unique_ptr<Model> model);
+    static std::unique_ptr<Model> finish(std::unique_ptr<Model> model, const r1_model_params& params);
+    void place_weights(const r1_model_params& params);
 
     Log log_;
     std::unique_ptr<gguf::File> file_;
     ModelSummary summary_;
+    HParams hparams_;
+    std::shared_ptr<Device> device_;
+    std::unique_ptr<ModelWeights> weights_;
+    std::string no_weights_reason_;
 };
 
 }  // namespace r1

@@ -1,0 +1,93 @@
+#include "threadpool.h"
+
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define R1_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define R1_CPU_RELAX() __asm__ __volatile__("yield")
+#else
+#define R1_CPU_RELAX() ((void)0)
+#endif
+
+namespace r1::cpu {
+
+ThreadPool::ThreadPool(int n_threads, int spin_us)
+    : n_threads_(n_threads < 1 ? 1 : n_threads), spin_us_(spin_us < 0 ? 0 : spin_us) {
+    workers_.reserve(size_t(n_threads_ - 1));
+    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_main(i); });
+}
+
+ThreadPool::~ThreadPool() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_.store(true);
+        generation_.fetch_add(1);
+    }
+    work_cv_.notify_all();
+    for (std::thread& t : workers_) t.join();
+}
+
+template <class Pred>
+bool ThreadPool::spin_until(Pred pred) const {
+    if (pred()) return true;
+    if (spin_us_ == 0) return false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (pred()) return true;
+            R1_CPU_RELAX();
+        }
+        if (std::chrono::steady_clock::now() >= deadline) return pred();
+    }
+}
+
+void ThreadPool::run(Task task, void* ctx) {
+    if (n_threads_ == 1) {
+        task(ctx, 0, 1);
+        return;
+    }
+    task_ = task;
+    ctx_ = ctx;
+    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+    // The sequentially consistent increment and the load of sleeping_workers_ pair with the workers' increment
+    // of sleeping_workers_ and load of generation_: either we see a sleeper and wake it under the mutex, or it
+    // sees the new generation before it sleeps.
+    generation_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        work_cv_.notify_all();
+    }
+    task(ctx, 0, n_threads_);
+    auto done = [this] { return pending_.load(std::memory_order_seq_cst) == 0; };
+    if (!spin_until(done)) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        caller_sleeping_.store(true, std::memory_order_seq_cst);
+        done_cv_.wait(lock, done);
+        caller_sleeping_.store(false, std::memory_order_relaxed);
+    }
+}
+
+void ThreadPool::worker_main(int ith) {
+    uint64_t seen = 0;
+    for (;;) {
+        auto has_work = [&] { return generation_.load(std::memory_order_seq_cst) != seen; };
+        if (!spin_until(has_work)) {
+            std::unique_lock<std::mutex> lock(mutex_);
+            sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
+            work_cv_.wait(lock, has_work);
+            sleeping_workers_.fetch_sub(1, std::memory_order_relaxed);
+        }
+        seen = generation_.load(std::memory_order_acquire);
+        if (stop_.load(std::memory_order_acquire)) return;
+        task_(ctx_, ith, n_threads_);
+        if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+            caller_sleeping_.load(std::memory_order_seq_cst)) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            done_cv_.notify_one();
+        }
+    }
+}
+
+}  // namespace r1::cpu

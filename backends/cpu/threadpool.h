@@ -1,0 +1,87 @@
+// A pool of persistent worker threads for the CPU backend.
+//
+// run(fn) executes fn(ith, nth) on every thread of the pool at once (the calling thread is ith = 0) and returns
+// when all have finished. Workers wait for work by spinning for a short while (work usually follows within
+// microseconds during a forward pass) and then sleep, so that an idle or preempted pool gives its cores to the
+// host program: a game's threads competing for the same cores must not make r1 collapse, nor r1 starve them.
+// No allocation happens per call.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace r1::cpu {
+
+class ThreadPool {
+public:
+    using Task = void (*)(void* ctx, int ith, int nth);
+
+    // n_threads >= 1 (the caller counts as one). spin_us: how long a waiting thread spins before sleeping.
+    explicit ThreadPool(int n_threads, int spin_us = 100);
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    int size() const { return n_threads_; }
+
+    // Runs task(ctx, ith, nth) for ith in [0, nth) and waits for all of them. Not reentrant: one run at a time.
+    void run(Task task, void* ctx);
+
+    // Convenience: runs a callable f(ith, nth).
+    template <class F>
+    void run(F&& f) {
+        run([](void* c, int ith, int nth) { (*static_cast<F*>(c))(ith, nth); }, static_cast<void*>(&f));
+    }
+
+private:
+    void worker_main(int ith);
+    // Spins until pred() holds or the spin budget runs out; returns pred().
+    template <class Pred>
+    bool spin_until(Pred pred) const;
+
+    const int n_threads_;
+    const int spin_us_;
+    std::vector<std::thread> workers_;
+
+    Task task_ = nullptr;
+    void* ctx_ = nullptr;
+    std::atomic<uint64_t> generation_{0};  // bumped once per run(); workers run each generation once
+    std::atomic<int> pending_{0};          // workers that have not finished the current generation
+    std::atomic<int> sleeping_workers_{0};
+    std::atomic<bool> caller_sleeping_{false};
+    std::atomic<bool> stop_{false};
+
+    std::mutex mutex_;
+    std::condition_variable work_cv_;
+    std::condition_variable done_cv_;
+};
+
+// Hands out chunks [begin, end) of a range to threads that ask, so that a thread that runs ahead takes more
+// work and a preempted one holds back only the chunk it has claimed.
+class ChunkQueue {
+public:
+    void reset(int64_t total, int64_t chunk) {
+        total_ = total;
+        chunk_ = chunk > 0 ? chunk : 1;
+        next_.store(0, std::memory_order_relaxed);
+    }
+    // Claims the next chunk; false when none is left.
+    bool next(int64_t* begin, int64_t* end) {
+        int64_t b = next_.fetch_add(chunk_, std::memory_order_relaxed);
+        if (b >= total_) return false;
+        *begin = b;
+        *end = b + chunk_ < total_ ? b + chunk_ : total_;
+        return true;
+    }
+
+private:
+    std::atomic<int64_t> next_{0};
+    int64_t total_ = 0;
+    int64_t chunk_ = 1;
+};
+
+}  // namespace r1::cpu

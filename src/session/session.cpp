@@ -1,0 +1,344 @@
+#include "session.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "../backend/registry.h"
+#include "../error.h"
+#include "../model/weights.h"
+
+namespace r1 {
+namespace {
+
+constexpr int64_t kDefaultMaxContext = 4096;
+constexpr int64_t kDefaultBatch = 512;
+
+uint64_t f32_bytes(int64_t rows, int64_t cols) { return uint64_t(rows) * uint64_t(cols) * sizeof(float); }
+
+}  // namespace
+
+Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options)
+    : model_(std::move(model)),
+      hp_(model_->hparams()),
+      api_(model_->device().iface()),
+      device_(model_->device().handle()) {
+    model_->require_weights();
+    n_ctx_ = options.n_ctx > 0 ? options.n_ctx : std::min(hp_.n_ctx_train, kDefaultMaxContext);
+    if (options.n_ctx < 0) fail(R1_ERR_INVALID_ARGUMENT, "n_ctx %lld is negative", (long long)options.n_ctx);
+    if (n_ctx_ > (int64_t(1) << 24)) fail(R1_ERR_INVALID_ARGUMENT, "n_ctx %lld is larger than 16M tokens", (long long)n_ctx_);
+    n_batch_ = options.n_batch > 0 ? std::min(options.n_batch, n_ctx_) : std::min(kDefaultBatch, n_ctx_);
+    if (options.n_batch < 0) fail(R1_ERR_INVALID_ARGUMENT, "n_batch %lld is negative", (long long)options.n_batch);
+    kv_type_ = options.kv_type;
+    if (kv_type_ != DType::F16 && kv_type_ != DType::F32 && kv_type_ != DType::Q8_0 && kv_type_ != DType::BF16)
+        fail(R1_ERR_INVALID_ARGUMENT, "KV cache type %s is not one of f16, f32, bf16, q8_0", dtype_name(uint32_t(kv_type_)));
+    if (!api_.supports(device_, R1B_OP_ATTENTION, int32_t(kv_type_)))
+        fail(R1_ERR_UNSUPPORTED, "the %s backend has no attention over a %s KV cache", model_->device().backend_name(),
+             dtype_name(uint32_t(kv_type_)));
+    kv_row_bytes_ = dtype_row_bytes(kv_type_, uint64_t(hp_.kv_dim()));
+    if (kv_row_bytes_ == 0)
+        fail(R1_ERR_UNSUPPORTED, "a KV cache of type %s needs rows that are a multiple of its block size (%lld)",
+             dtype_name(uint32_t(kv_type_)), (long long)hp_.kv_dim());
+
+    // Scratch layout: one region per activation, each [n_batch][cols] floats, 64-byte aligned.
+    uint64_t at = 0;
+    auto region = [&](int64_t cols) {
+        uint64_t off = at;
+        at += (f32_bytes(n_batch_, cols) + 63) / 64 * 64;
+        return off;
+    };
+    off_x_ = region(hp_.n_embd);
+    off_h_ = region(hp_.n_embd);
+    off_o_ = region(hp_.n_embd);
+    off_q_ = region(hp_.q_dim());
+    off_k_ = region(hp_.kv_dim());
+    off_v_ = region(hp_.kv_dim());
+    off_att_ = region(hp_.q_dim());
+    off_gate_ = region(hp_.n_ff);
+    off_up_ = region(hp_.n_ff);
+
+    r1b_stream_params sp;
+    std::memset(&sp, 0, sizeof sp);
+    sp.struct_size = sizeof sp;
+    sp.n_threads = options.n_threads;
+    sp.cancel_flag = &cancel_flag_;
+    try {
+        check_backend(api_.stream_create(device_, &sp, &stream_), "creating a stream");
+        check_backend(api_.buffer_alloc(device_, at, R1B_BUFFER_SCRATCH, &scratch_), "allocating activations");
+        const uint64_t kv_bytes = uint64_t(hp_.n_layers) * 2 * uint64_t(n_ctx_) * kv_row_bytes_;
+        check_backend(api_.buffer_alloc(device_, kv_bytes, R1B_BUFFER_KV_CACHE, &kv_), "allocating the KV cache");
+    } catch (...) {
+        if (kv_) api_.buffer_free(device_, kv_);
+        if (scratch_) api_.buffer_free(device_, scratch_);
+        if (stream_) api_.stream_destroy(stream_);
+        throw;
+    }
+    ops_.reserve(size_t(hp_.n_layers) * 20 + 8);
+}
+
+Session::~Session() {
+    if (io_) api_.buffer_free(device_, io_);
+    if (kv_) api_.buffer_free(device_, kv_);
+    if (scratch_) api_.buffer_free(device_, scratch_);
+    if (stream_) api_.stream_destroy(stream_);
+}
+
+r1b_view Session::scratch_view(uint64_t offset, int64_t rows, int64_t cols) const {
+    r1b_view v;
+    std::memset(&v, 0, sizeof v);
+    v.buffer = scratch_;
+    v.offset = offset;
+    v.type = int32_t(DType::F32);
+    v.rows = rows;
+    v.cols = cols;
+    v.row_stride = uint64_t(cols) * sizeof(float);
+    return v;
+}
+
+r1b_view Session::kv_view(int64_t layer, bool value, int64_t row0, int64_t rows) const {
+    r1b_view v;
+    std::memset(&v, 0, sizeof v);
+    v.buffer = kv_;
+    v.offset = (uint64_t(layer) * 2 + (value ? 1 : 0)) * uint64_t(n_ctx_) * kv_row_bytes_ + uint64_t(row0) * kv_row_bytes_;
+    v.type = int32_t(kv_type_);
+    v.rows = rows;
+    v.cols = hp_.kv_dim();
+    v.row_stride = kv_row_bytes_;
+    return v;
+}
+
+// One forward pass over n_tokens new tokens at positions [pos, pos + n_tokens); the logits of the last n_out of
+// them are written to logits_out (n_out rows of n_vocab floats).
+void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t n_out, float* logits_out) {
+    const ModelWeights& W = model_->weights();
+    const HParams& hp = hp_;
+    const int64_t pos0 = position();
+
+    // Inputs and outputs live in the io buffer: token ids, then logits.
+    const uint64_t ids_bytes = (uint64_t(n_batch_) * sizeof(int32_t) + 63) / 64 * 64;
+    if (!io_ || io_logits_rows_ < uint64_t(n_out)) {
+        if (io_) api_.buffer_free(device_, io_);
+        io_ = nullptr;
+        const uint64_t rows = std::max<uint64_t>(uint64_t(n_out), 1);
+        check_backend(api_.buffer_alloc(device_, ids_bytes + f32_bytes(int64_t(rows), hp.n_vocab), R1B_BUFFER_IO, &io_),
+                      "allocating the logits buffer");
+        io_logits_rows_ = rows;
+    }
+    check_backend(api_.upload(stream_, io_, 0, tokens, uint64_t(T) * sizeof(int32_t)), "uploading token ids");
+
+    const r1b_view x = scratch_view(off_x_, T, hp.n_embd);
+    const r1b_view h = scratch_view(off_h_, T, hp.n_embd);
+    const r1b_view o = scratch_view(off_o_, T, hp.n_embd);
+    const r1b_view q = scratch_view(off_q_, T, hp.q_dim());
+    const r1b_view k = scratch_view(off_k_, T, hp.kv_dim());
+    const r1b_view v = scratch_view(off_v_, T, hp.kv_dim());
+    const r1b_view att = scratch_view(off_att_, T, hp.q_dim());
+    const r1b_view gate = scratch_view(off_gate_, T, hp.n_ff);
+    const r1b_view up = scratch_view(off_up_, T, hp.n_ff);
+
+    ops_.clear();
+    auto op = [&](r1b_op_kind kind) -> r1b_op& {
+        ops_.emplace_back();
+        r1b_op& o2 = ops_.back();
+        std::memset(&o2, 0, sizeof o2);
+        o2.kind = kind;
+        return o2;
+    };
+    auto rms_norm = [&](const r1b_view& src, const r1b_view& dst, const r1b_weight* w) {
+        r1b_op& n = op(R1B_OP_RMS_NORM);
+        n.src[0] = src;
+        n.dst = dst;
+        n.weight = w;
+        n.eps = hp.rms_eps;
+    };
+    auto matmul = [&](const r1b_view& src, const r1b_view& dst, const r1b_weight* w, const r1b_weight* bias) {
+        r1b_op& m = op(R1B_OP_MATMUL);
+        m.src[0] = src;
+        m.dst = dst;
+        m.weight = w;
+        m.bias = bias;
+    };
+    auto add = [&](const r1b_view& a, const r1b_view& b, const r1b_view& dst) {
+        r1b_op& s = op(R1B_OP_ADD);
+        s.src[0] = a;
+        s.src[1] = b;
+        s.dst = dst;
+    };
+    auto rope = [&](const r1b_view& t, int64_t n_heads) {
+        r1b_op& r = op(R1B_OP_ROPE);
+        r.dst = t;
+        r.rope.n_heads = int32_t(n_heads);
+        r.rope.head_dim = int32_t(hp.head_dim);
+        r.rope.n_rot = int32_t(hp.n_rot);
+        r.rope.mode = hp.rope_neox ? R1B_ROPE_NEOX : R1B_ROPE_INTERLEAVED;
+        r.rope.pos0 = pos0;
+        r.rope.freq_base = hp.rope_base;
+        r.rope.freq_scale = hp.rope_freq_scale;
+        r.rope.freq_factors = W.rope_freqs;
+    };
+    // Views of q and k with one head per row, for Qwen3's per-head norms.
+    auto per_head = [&](const r1b_view& t, int64_t n_heads) {
+        r1b_view r = t;
+        r.rows = t.rows * n_heads;
+        r.cols = hp.head_dim;
+        r.row_stride = uint64_t(hp.head_dim) * sizeof(float);
+        return r;
+    };
+
+    // x = embedding rows of the tokens
+    {
+        r1b_op& e = op(R1B_OP_EMBED);
+        r1b_view ids;
+        std::memset(&ids, 0, sizeof ids);
+        ids.buffer = io_;
+        ids.type = int32_t(DType::I32);
+        ids.rows = T;
+        ids.cols = 1;
+        ids.row_stride = sizeof(int32_t);
+        e.src[0] = ids;
+        e.dst = x;
+        e.weight = W.token_embd;
+    }
+    for (int64_t l = 0; l < hp.n_layers; ++l) {
+        const LayerWeights& L = W.layers[size_t(l)];
+        // Attention block: x += Wo · attention(rope(Wq·h), rope(Wk·h), Wv·h), h = rms_norm(x)
+        rms_norm(x, h, L.attn_norm);
+        matmul(h, q, L.wq, L.bq);
+        matmul(h, k, L.wk, L.bk);
+        matmul(h, v, L.wv, L.bv);
+        if (hp.qk_norm) {
+            rms_norm(per_head(q, hp.n_heads), per_head(q, hp.n_heads), L.q_norm);
+            rms_norm(per_head(k, hp.n_kv_heads), per_head(k, hp.n_kv_heads), L.k_norm);
+        }
+        rope(q, hp.n_heads);
+        rope(k, hp.n_kv_heads);
+        {
+            r1b_op& ck = op(R1B_OP_COPY);
+            ck.src[0] = k;
+            ck.dst = kv_view(l, false, pos0, T);
+            r1b_op& cv = op(R1B_OP_COPY);
+            cv.src[0] = v;
+            cv.dst = kv_view(l, true, pos0, T);
+        }
+        {
+            r1b_op& a = op(R1B_OP_ATTENTION);
+            a.src[0] = q;
+            a.src[1] = kv_view(l, false, 0, pos0 + T);
+            a.src[2] = kv_view(l, true, 0, pos0 + T);
+            a.dst = att;
+            a.attention.n_heads = int32_t(hp.n_heads);
+            a.attention.n_kv_heads = int32_t(hp.n_kv_heads);
+            a.attention.head_dim = int32_t(hp.head_dim);
+            a.attention.pos0 = pos0;
+            a.attention.scale = 1.0f / std::sqrt(float(hp.head_dim));
+        }
+        matmul(att, o, L.wo, nullptr);
+        add(x, o, x);
+        // Feed-forward block: x += W_down · (silu(W_gate·h) * (W_up·h)), h = rms_norm(x)
+        rms_norm(x, h, L.ffn_norm);
+        matmul(h, gate, L.w_gate, nullptr);
+        matmul(h, up, L.w_up, nullptr);
+        {
+            r1b_op& s = op(R1B_OP_SILU_MUL);
+            s.src[0] = gate;
+            s.src[1] = up;
+            s.dst = gate;
+        }
+        matmul(gate, o, L.w_down, nullptr);
+        add(x, o, x);
+    }
+    // Logits of the last n_out tokens.
+    r1b_view x_out = x, h_out = h;
+    x_out.offset += uint64_t(T - n_out) * x.row_stride;
+    x_out.rows = n_out;
+    h_out.rows = n_out;
+    rms_norm(x_out, h_out, W.output_norm);
+    r1b_view logits;
+    std::memset(&logits, 0, sizeof logits);
+    logits.buffer = io_;
+    logits.offset = ids_bytes;
+    logits.type = int32_t(DType::F32);
+    logits.rows = n_out;
+    logits.cols = hp.n_vocab;
+    logits.row_stride = uint64_t(hp.n_vocab) * sizeof(float);
+    matmul(h_out, logits, W.output, nullptr);
+
+    r1_status st = api_.submit(stream_, ops_.data(), ops_.size());
+    if (st == R1_OK) st = api_.download(stream_, io_, ids_bytes, logits_out, f32_bytes(n_out, hp.n_vocab));
+    r1_status sync = api_.synchronize(stream_);
+    if (st == R1_OK) st = sync;
+    check_backend(st, "forward pass");
+}
+
+void Session::eval(const int32_t* tokens, int64_t n, bool all_logits) {
+    if (n <= 0) fail(R1_ERR_INVALID_ARGUMENT, "no tokens to evaluate");
+    if (!tokens) fail(R1_ERR_INVALID_ARGUMENT, "tokens is NULL");
+    for (int64_t i = 0; i < n; ++i)
+        if (tokens[i] < 0 || tokens[i] >= hp_.n_vocab)
+            fail(R1_ERR_INVALID_ARGUMENT, "token %lld is %d, outside the vocabulary 0..%lld", (long long)i, tokens[i],
+                 (long long)(hp_.n_vocab - 1));
+    if (position() + n > n_ctx_)
+        fail(R1_ERR_OUT_OF_RANGE, "the context holds %lld tokens; %lld + %lld do not fit", (long long)n_ctx_,
+             (long long)position(), (long long)n);
+    __atomic_store_n(&cancel_flag_, 0, __ATOMIC_SEQ_CST);
+
+    logits_rows_ = 0;
+    logits_.resize(size_t(all_logits ? n : 1) * size_t(hp_.n_vocab));
+    for (int64_t done = 0; done < n;) {
+        const int64_t T = std::min(n_batch_, n - done);
+        const bool last = done + T == n;
+        const int64_t n_out = all_logits ? T : (last ? 1 : 0);
+        float* out = logits_.data() + size_t(all_logits ? done : 0) * size_t(hp_.n_vocab);
+        // Chunks before the last need no logits; compute one row anyway (it costs one output matmul row set),
+        // into a scratch row that the last chunk overwrites.
+        run_chunk(tokens + done, T, n_out > 0 ? n_out : 1, out);
+        tokens_.insert(tokens_.end(), tokens + done, tokens + done + T);
+        done += T;
+    }
+    logits_rows_ = all_logits ? n : 1;
+}
+
+void Session::truncate(int64_t pos) {
+    if (pos < 0 || pos > position())
+        fail(R1_ERR_OUT_OF_RANGE, "cannot truncate to %lld: the context holds %lld tokens", (long long)pos,
+             (long long)position());
+    tokens_.resize(size_t(pos));
+    logits_rows_ = 0;
+}
+
+std::vector<uint8_t> Session::read_kv(int64_t r0, int64_t r1) const {
+    std::vector<uint8_t> out;
+    const uint64_t row_bytes = kv_row_bytes_;
+    out.resize(size_t(hp_.n_layers) * 2 * size_t(r1 - r0) * row_bytes);
+    size_t at = 0;
+    for (int64_t l = 0; l < hp_.n_layers; ++l)
+        for (int kv = 0; kv < 2; ++kv) {
+            r1b_view v = kv_view(l, kv == 1, r0, r1 - r0);
+            check_backend(api_.download(stream_, kv_, v.offset, out.data() + at, uint64_t(r1 - r0) * row_bytes),
+                          "reading the KV cache");
+            at += size_t(r1 - r0) * row_bytes;
+        }
+    check_backend(api_.synchronize(stream_), "reading the KV cache");
+    return out;
+}
+
+void Session::write_kv(int64_t r0, int64_t r1, const std::vector<uint8_t>& bytes) {
+    const uint64_t row_bytes = kv_row_bytes_;
+    size_t at = 0;
+    for (int64_t l = 0; l < hp_.n_layers; ++l)
+        for (int kv = 0; kv < 2; ++kv) {
+            r1b_view v = kv_view(l, kv == 1, r0, r1 - r0);
+            check_backend(api_.upload(stream_, kv_, v.offset, bytes.data() + at, uint64_t(r1 - r0) * row_bytes),
+                          "writing the KV cache");
+            at += size_t(r1 - r0) * row_bytes;
+        }
+    check_backend(api_.synchronize(stream_), "writing the KV cache");
+}
+
+void Session::set_tokens(std::vector<int32_t> tokens, std::vector<float> last_logits) {
+    tokens_ = std::move(tokens);
+    logits_ = std::move(last_logits);
+    logits_rows_ = logits_.empty() ? 0 : 1;
+}
+
+}  // namespace r1
