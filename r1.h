@@ -447,6 +447,363 @@ R1_API r1_status r1_model_tensor_info(const r1_model* model, int64_t index, r1_t
 /* Finds a tensor by name. Returns R1_OK with its index, or R1_ERR_NOT_FOUND. Thread safety: any thread. */
 R1_API r1_status r1_model_find_tensor(const r1_model* model, const char* name, int64_t* out_index);
 
+/* ------------------------------------------------------------------------------------------------------------
+ * Text: tokenizer, detokenizer, special tokens, chat templates
+ * ------------------------------------------------------------------------------------------------------------ */
+
+/* Flags of r1_tokenize. */
+#define R1_TOKENIZE_ADD_SPECIAL 1u   /* add BOS (and EOS) when the model's vocabulary asks for them */
+#define R1_TOKENIZE_PARSE_SPECIAL 2u /* match control tokens written in the text (e.g. "<｜User｜>"); without it
+                                      * they are tokenized as plain text. User-defined tokens such as "<think>"
+                                      * are matched either way, as the reference implementation does */
+
+/* Converts UTF-8 text to token ids. Any bytes are accepted; invalid UTF-8 is tokenized as U+FFFD.
+ * text/length:  in, the text (need not be NUL-terminated).
+ * flags:        R1_TOKENIZE_* bits.
+ * tokens/capacity: out, optional when capacity is 0.
+ * out_count:    out, required: the number of tokens the text produces, written also when the buffer is too small.
+ * Returns R1_OK; R1_ERR_BUFFER_TOO_SMALL (nothing written to tokens; call again with *out_count entries);
+ * R1_ERR_UNSUPPORTED when the model has no usable tokenizer. Thread safety: any thread, concurrently. */
+R1_API r1_status r1_tokenize(const r1_model* model, const char* text, size_t length, uint32_t flags,
+                             int32_t* tokens, size_t capacity, size_t* out_count);
+
+/* Flags of r1_detokenize and r1_token_to_piece. */
+#define R1_DETOKENIZE_RENDER_SPECIAL 1u  /* write control tokens (e.g. "<｜User｜>") as their text; otherwise they
+                                          * produce nothing. "<think>" and "</think>" are always written */
+#define R1_DETOKENIZE_REMOVE_SPECIAL 2u  /* drop a leading BOS and trailing EOS that tokenization added */
+
+/* Converts token ids to UTF-8 text (the concatenated pieces; an incomplete or invalid UTF-8 sequence, e.g. from
+ * ids that split a character, becomes U+FFFD). Writes a NUL-terminated string.
+ * out_length: out, required: the text's length in bytes without the NUL, written also when the buffer is too
+ * small (then size must be at least *out_length + 1).
+ * Returns R1_OK, R1_ERR_BUFFER_TOO_SMALL, R1_ERR_INVALID_ARGUMENT (an id outside the vocabulary). Any thread. */
+R1_API r1_status r1_detokenize(const r1_model* model, const int32_t* tokens, size_t count, uint32_t flags,
+                               char* text, size_t size, size_t* out_length);
+
+/* The bytes one token stands for (may be part of a UTF-8 character). *out_piece points into the model (valid
+ * until r1_model_free; not NUL-terminated); *out_length its length. Returns R1_OK or R1_ERR_INVALID_ARGUMENT. */
+R1_API r1_status r1_token_to_piece(const r1_model* model, int32_t token, uint32_t flags, const char** out_piece,
+                                   size_t* out_length);
+
+/* A streaming detokenizer: feed generated tokens one at a time and receive text that never ends in a broken
+ * UTF-8 sequence (a character spanning tokens is held back until complete). One per stream; not shared. */
+typedef struct r1_detokenizer r1_detokenizer;
+
+/* Creates a streaming detokenizer (flags: R1_DETOKENIZE_RENDER_SPECIAL). Free with r1_detokenizer_free. */
+R1_API r1_status r1_detokenizer_create(const r1_model* model, uint32_t flags, r1_detokenizer** out);
+R1_API void r1_detokenizer_free(r1_detokenizer* detokenizer);
+
+/* Feeds one token. *out_text receives the newly completed text (NUL-terminated, possibly empty), owned by the
+ * detokenizer and valid until its next call. out_length is optional. Returns R1_OK or R1_ERR_INVALID_ARGUMENT. */
+R1_API r1_status r1_detokenizer_push(r1_detokenizer* detokenizer, int32_t token, const char** out_text,
+                                     size_t* out_length);
+
+/* Flushes text held back (an incomplete character becomes U+FFFD) and starts over. Outputs as _push. */
+R1_API r1_status r1_detokenizer_flush(r1_detokenizer* detokenizer, const char** out_text, size_t* out_length);
+
+typedef enum r1_special_token {
+    R1_SPECIAL_BOS = 0,
+    R1_SPECIAL_EOS = 1,
+    R1_SPECIAL_EOT = 2,          /* end of turn, when the vocabulary has one */
+    R1_SPECIAL_THINK_OPEN = 3,   /* "<think>" */
+    R1_SPECIAL_THINK_CLOSE = 4,  /* "</think>" */
+    R1_SPECIAL_USER = 5,         /* "<｜User｜>" */
+    R1_SPECIAL_ASSISTANT = 6,    /* "<｜Assistant｜>" */
+    R1_SPECIAL_PAD = 7,
+    R1_SPECIAL_NEWLINE = 8,
+    R1_SPECIAL_TOKEN_FORCE32 = 0x7FFFFFFF
+} r1_special_token;
+
+/* The id of a special token, or -1 when the vocabulary has none. Thread safety: any thread. */
+R1_API int32_t r1_model_special_token(const r1_model* model, r1_special_token which);
+
+/* Whether a token ends generation (EOS, end-of-turn and the other end-of-generation tokens). Any thread. */
+R1_API int32_t r1_model_token_is_eog(const r1_model* model, int32_t token);
+
+/* One turn of a conversation. */
+typedef struct r1_chat_message {
+    const char* role;     /* "system", "user", "assistant" or "tool" */
+    const char* content;  /* UTF-8, NUL-terminated; for "assistant" turns of earlier rounds, the whole reply
+                           * (the template drops the thought itself) */
+} r1_chat_message;
+
+typedef struct r1_chat_params {
+    uint32_t struct_size;          /* sizeof(r1_chat_params), set by r1_chat_params_init */
+    int32_t add_generation_prompt; /* end with the opening of an assistant turn; init: 1 */
+    int32_t enable_thinking;       /* Qwen3's enable_thinking; init: 1 */
+    const char* template_name;     /* NULL: the model's own template (an unknown one is R1_ERR_UNSUPPORTED);
+                                    * or a built-in: "r1-distill", "r1-distill-legacy",
+                                    * "r1-distill-qwen-llama-cpp", "qwen3" */
+    const char* template_text;     /* NULL, or a Jinja template text to recognise instead of the model's */
+    const char* bos_token;         /* NULL: the model's BOS text; the text the templates write as bos_token */
+} r1_chat_params;
+
+R1_API void r1_chat_params_init(r1_chat_params* params);
+
+/* Renders a conversation with the model's chat template, exactly as Jinja2 renders it (the BOS text included
+ * where the template writes it), NUL-terminated into `text`. `model` may be NULL when params names a template
+ * or gives its text.
+ * out_length: out, required: the length in bytes without the NUL, written also when the buffer is too small.
+ * Returns R1_OK; R1_ERR_BUFFER_TOO_SMALL; R1_ERR_UNSUPPORTED (no template, or one r1 does not recognise: choose
+ * a built-in with template_name); R1_ERR_INVALID_ARGUMENT. Thread safety: any thread. */
+R1_API r1_status r1_chat_apply_template(const r1_model* model, const r1_chat_message* messages, size_t count,
+                                        const r1_chat_params* params, char* text, size_t size, size_t* out_length);
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Sessions: a conversation's state (token history and KV cache) on a model
+ * ------------------------------------------------------------------------------------------------------------ */
+
+/* A session is used by one thread at a time; r1_session_cancel() is the one call safe from any thread. Many
+ * sessions may share one model. A session keeps its model alive: freeing the model first is allowed. */
+typedef struct r1_session r1_session;
+
+typedef enum r1_kv_type {
+    R1_KV_DEFAULT = 0, /* F16 */
+    R1_KV_F16 = 1,
+    R1_KV_F32 = 2,
+    R1_KV_Q8_0 = 3,    /* half the memory of F16, slightly less exact */
+    R1_KV_BF16 = 4,
+    R1_KV_TYPE_FORCE32 = 0x7FFFFFFF
+} r1_kv_type;
+
+typedef struct r1_session_params {
+    uint32_t struct_size;  /* sizeof(r1_session_params), set by r1_session_params_init */
+    int32_t n_threads;     /* CPU threads; 0 = the number of physical cores */
+    int64_t n_ctx;         /* tokens the session can hold; 0 = the model's training context, at most 4096 */
+    int64_t n_batch;       /* prompt tokens per forward pass; 0 = 512 */
+    r1_kv_type kv_type;    /* 0 = F16 */
+    int32_t reserved;
+} r1_session_params;
+
+R1_API void r1_session_params_init(r1_session_params* params);
+
+/* Creates a session. Returns R1_OK; R1_ERR_UNSUPPORTED (a metadata-only model, or a KV type the backend lacks);
+ * R1_ERR_OUT_OF_MEMORY (the KV cache does not fit); R1_ERR_INVALID_ARGUMENT. Thread safety: any thread. */
+R1_API r1_status r1_session_create(const r1_model* model, const r1_session_params* params, r1_session** out);
+
+/* Frees a session; accepts NULL. */
+R1_API void r1_session_free(r1_session* session);
+
+#define R1_EVAL_ALL_LOGITS 1u /* keep the logits of every evaluated token, not only the last */
+
+/* Appends tokens to the session and runs the model over them (in chunks of n_batch).
+ * Returns R1_OK; R1_ERR_INVALID_ARGUMENT (an id outside the vocabulary); R1_ERR_OUT_OF_RANGE (the context is
+ * full); R1_ERR_CANCELLED (r1_session_cancel: the chunks completed before it stay in the session). */
+R1_API r1_status r1_session_eval(r1_session* session, const int32_t* tokens, size_t count, uint32_t flags);
+
+/* The logits after the last r1_session_eval: `index` counts the evaluated tokens of that call when it used
+ * R1_EVAL_ALL_LOGITS (0 .. count-1), else only -1 (the last) is valid. *out_logits points to *out_n_vocab floats
+ * owned by the session, valid until its next eval, truncate, reset or load.
+ * Returns R1_OK, R1_ERR_OUT_OF_RANGE (no such row). */
+R1_API r1_status r1_session_logits(const r1_session* session, int64_t index, const float** out_logits,
+                                   int64_t* out_n_vocab);
+
+/* Number of tokens the session holds. */
+R1_API int64_t r1_session_position(const r1_session* session);
+
+/* The number of CPU threads the session computes with (the default resolved); 0 for NULL. */
+R1_API int32_t r1_session_n_threads(const r1_session* session);
+
+/* The tokens the session holds; *out_tokens is owned by the session, valid until it changes. */
+R1_API r1_status r1_session_tokens(const r1_session* session, const int32_t** out_tokens, int64_t* out_count);
+
+/* Keeps the first `position` tokens and forgets the rest (rollback). Returns R1_OK or R1_ERR_OUT_OF_RANGE. */
+R1_API r1_status r1_session_truncate(r1_session* session, int64_t position);
+
+/* Forgets every token. */
+R1_API r1_status r1_session_reset(r1_session* session);
+
+/* Asks the session's current (or next) eval or generation to stop: within one token, or one prompt chunk. The
+ * call it stops returns R1_ERR_CANCELLED. Thread safety: any thread, any time while the session exists. */
+R1_API void r1_session_cancel(r1_session* session);
+
+/* Saves the session's state (tokens, KV cache, last logits) in a versioned format tied to the model's
+ * fingerprint. To a file: */
+R1_API r1_status r1_session_save(r1_session* session, const char* path);
+/* To memory: writes up to `size` bytes; *out_size (required) receives the size of the state; returns
+ * R1_ERR_BUFFER_TOO_SMALL when size is smaller (nothing written). */
+R1_API r1_status r1_session_save_to_buffer(r1_session* session, void* buffer, size_t size, size_t* out_size);
+
+/* Restores a state saved from a session of the same model (same fingerprint), with a context at least as long
+ * and the same KV type. Returns R1_OK; R1_ERR_FORMAT (not a state, or damaged); R1_ERR_UNSUPPORTED (another
+ * model, version or KV type); R1_ERR_OUT_OF_RANGE (does not fit the context); R1_ERR_IO. */
+R1_API r1_status r1_session_load(r1_session* session, const char* path);
+R1_API r1_status r1_session_load_from_buffer(r1_session* session, const void* buffer, size_t size);
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Generation with reasoning
+ * ------------------------------------------------------------------------------------------------------------ */
+
+#define R1_SEED_RANDOM UINT64_MAX
+
+/* A bias added to one token's logit before sampling (-INFINITY bans the token). */
+typedef struct r1_logit_bias {
+    int32_t token;
+    float bias;
+} r1_logit_bias;
+
+/* Sampling, applied in this order: logit biases, repetition penalties, top-k, top-p, min-p, temperature.
+ * Unlike other structs, the fields hold literal values (0 is not "the default"); r1_sampling_params_init
+ * fills the DeepSeek-R1 recommendation: temperature 0.6, top-p 0.95. */
+typedef struct r1_sampling_params {
+    uint32_t struct_size;      /* sizeof(r1_sampling_params), set by r1_sampling_params_init */
+    float temperature;         /* <= 0: greedy (the most likely token, the lowest id on a tie) */
+    int32_t top_k;             /* keep the k most likely tokens; 0 = off */
+    float top_p;               /* keep the smallest set whose probability reaches p; 1 = off */
+    float min_p;               /* drop tokens less likely than min_p times the most likely one; 0 = off */
+    float repeat_penalty;      /* divide positive logits of recent tokens by it (multiply negative); 1 = off */
+    float presence_penalty;    /* subtract from the logits of recent tokens; 0 = off */
+    float frequency_penalty;   /* subtract, times the count, from the logits of recent tokens; 0 = off */
+    int32_t penalty_last_n;    /* how many recent tokens the penalties look at; 0 = off, -1 = the whole context */
+    uint64_t seed;             /* same seed, backend and inputs give the same output; R1_SEED_RANDOM = random */
+    const r1_logit_bias* logit_bias;  /* optional array, read during the call */
+    size_t n_logit_bias;
+} r1_sampling_params;
+
+R1_API void r1_sampling_params_init(r1_sampling_params* params);
+
+typedef enum r1_event_kind {
+    R1_EVENT_THINKING = 0, /* text of the model's reasoning (between <think> and </think>) */
+    R1_EVENT_ANSWER = 1,   /* text of the answer (everything after the thought; all text for r1_session_complete) */
+    R1_EVENT_KIND_FORCE32 = 0x7FFFFFFF
+} r1_event_kind;
+
+/* One streamed piece of generated text. The think tags themselves are not part of either stream; leading
+ * whitespace of each stream is dropped (R1 models open the thought and the answer with newlines). */
+typedef struct r1_event {
+    uint32_t struct_size;
+    r1_event_kind kind;
+    const char* text;     /* valid, complete UTF-8, NUL-terminated; valid only during the callback */
+    size_t text_length;
+    int32_t token;        /* the last token that contributed to the text (-1 for text flushed at the end) */
+    int32_t reserved;
+} r1_event;
+
+/* Receives events on the generating thread. Return 0 to continue, non-zero to stop (stop reason CALLBACK). It
+ * must not call into the same session, except r1_session_cancel. */
+typedef int32_t (*r1_event_fn)(void* user_data, const r1_event* event);
+
+typedef struct r1_generate_params {
+    uint32_t struct_size;                 /* sizeof(r1_generate_params), set by r1_generate_params_init */
+    const r1_sampling_params* sampling;   /* NULL: the R1 preset with a random seed */
+    int64_t max_tokens;                   /* generated tokens (thinking + answer); 0 = until the context is full */
+    int64_t thinking_budget;              /* -1 (init) = unlimited; 0 = answer without thinking; N = after N
+                                           * thinking tokens the runtime closes the thought */
+    const char* budget_close_text;        /* what closes a thought at the budget; NULL = "\n</think>\n\n". It may
+                                           * carry a message before "</think>" (shown as thinking) */
+    const char* const* stop_strings;      /* optional: stop when the generated text contains one of them; the
+                                           * stop string and anything after it are not streamed */
+    size_t n_stop_strings;
+    int32_t ignore_eos;                   /* 1: do not stop at end-of-generation tokens */
+    int32_t enable_thinking;              /* 0: Qwen3 templates render enable_thinking=false; init: 1 */
+    const char* template_name;            /* as r1_chat_params.template_name */
+} r1_generate_params;
+
+R1_API void r1_generate_params_init(r1_generate_params* params);
+
+typedef enum r1_stop_reason {
+    R1_STOP_EOS = 0,          /* the model ended its turn */
+    R1_STOP_MAX_TOKENS = 1,
+    R1_STOP_STRING = 2,       /* a stop string was generated */
+    R1_STOP_CALLBACK = 3,     /* the event callback returned non-zero */
+    R1_STOP_CANCELLED = 4,    /* r1_session_cancel */
+    R1_STOP_CONTEXT_FULL = 5,
+    R1_STOP_REASON_FORCE32 = 0x7FFFFFFF
+} r1_stop_reason;
+
+typedef struct r1_result {
+    uint32_t struct_size;             /* in: sizeof(r1_result) */
+    r1_stop_reason stop_reason;
+    int64_t n_prompt_tokens;          /* tokens of the rendered prompt */
+    int64_t n_prompt_evaluated;       /* of those, evaluated now (the rest were reused from the session) */
+    int64_t n_thinking_tokens;        /* generated inside the thought (the closing tag included) */
+    int64_t n_answer_tokens;          /* generated after it */
+    double load_ms;                   /* time r1_model_load took for this model */
+    double prompt_ms;                 /* evaluating the prompt */
+    double generation_ms;             /* generating */
+    double prompt_tokens_per_second;
+    double generation_tokens_per_second;
+} r1_result;
+
+/* Chats: renders the conversation with the model's template (earlier thoughts dropped, as the template does),
+ * reuses whatever prefix of it the session already holds (after a previous turn, everything up to the point
+ * where that turn's thought began), evaluates the rest, and streams the reply tagged THINKING or ANSWER.
+ * messages: the whole conversation so far, ending with the user's turn.
+ * on_event/user_data: optional callback. result: optional, caller sets struct_size.
+ * Returns R1_OK (whatever the stop reason except cancellation); R1_ERR_CANCELLED; R1_ERR_UNSUPPORTED (no
+ * usable template); R1_ERR_OUT_OF_RANGE (the prompt does not fit the context); other errors of eval. */
+R1_API r1_status r1_session_chat(r1_session* session, const r1_chat_message* messages, size_t count,
+                                 const r1_generate_params* params, r1_event_fn on_event, void* user_data,
+                                 r1_result* result);
+
+/* Completes plain text (no template, no thinking): the prompt is tokenized with R1_TOKENIZE_ADD_SPECIAL |
+ * R1_TOKENIZE_PARSE_SPECIAL, a prefix the session holds is reused, and the continuation streams as ANSWER
+ * events. Returns as r1_session_chat. */
+R1_API r1_status r1_session_complete(r1_session* session, const char* prompt, size_t length,
+                                     const r1_generate_params* params, r1_event_fn on_event, void* user_data,
+                                     r1_result* result);
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Quantization: rewriting a model with smaller weight types, as llama.cpp's llama-quantize does
+ * ------------------------------------------------------------------------------------------------------------ */
+
+/* Targets are named as llama-quantize names them: "Q4_K_M", "Q5_K_M", "Q8_0", "F16", ... (case does not
+ * matter; "Q3_K", "Q4_K" and "Q5_K" are aliases of the _M mixes). Each tensor gets the type llama-quantize
+ * chooses for it under that target (a mix gives some tensors more bits; norms and biases stay as they are), so
+ * the same source gives a file with the same types and, tensor for tensor, the same bytes. r1_file_type_name()
+ * of a general.file_type value is a valid target name. */
+typedef struct r1_quantize_params {
+    uint32_t struct_size;              /* sizeof(r1_quantize_params), set by r1_quantize_params_init */
+    const char* type;                  /* required: the target, e.g. "Q4_K_M" (see r1_quantize_type_name) */
+    int32_t n_threads;                 /* threads quantizing rows; 0 = the number of hardware threads */
+    int32_t allow_requantize;          /* 1: accept source tensors that are already quantized (they are
+                                        * dequantized first, which loses more quality, and a warning is logged);
+                                        * 0: such a source fails with R1_ERR_UNSUPPORTED */
+    r1_progress_fn progress_callback;  /* optional: progress; returning non-zero cancels */
+    void* progress_user_data;          /* passed to progress_callback */
+    r1_log_fn log_callback;            /* optional: warnings (fallback types, requantization), a summary at
+                                        * R1_LOG_INFO and one line per tensor at R1_LOG_DEBUG; NULL = silent */
+    void* log_user_data;               /* passed to log_callback */
+    r1_log_level log_level;            /* lowest level delivered; 0 = R1_LOG_INFO */
+    int32_t reserved;
+} r1_quantize_params;
+
+/* Fills `params` with the defaults (and struct_size); `type` is NULL and must be set. Thread safety: any. */
+R1_API void r1_quantize_params_init(r1_quantize_params* params);
+
+/* Quantizes the GGUF model at in_path into a new GGUF file at out_path.
+ * in_path:  in, UTF-8 path of a GGUF v2 or v3 model with F32, F16 or BF16 weights (quantized weights only with
+ *           params->allow_requantize).
+ * out_path: in, UTF-8 path of the file to write. It is written under a temporary name in the same folder and
+ *           renamed when complete: on any failure or cancellation no file is left at out_path (an existing one
+ *           is left untouched), and out_path may name the input file itself.
+ * params:   in, required (type must be set); read only during the call.
+ * Metadata is copied in order, followed by general.quantization_version = 2 and general.file_type; tensors are
+ * written in llama-quantize's order. Tensors stream through memory a batch of rows at a time, whatever the
+ * model's size. The progress callback and log callback are called on the calling thread.
+ * Returns R1_OK; R1_ERR_INVALID_ARGUMENT (a NULL or empty path, no params or no type); R1_ERR_UNSUPPORTED (an
+ * unknown target, a target that needs an importance matrix such as the IQ2/IQ3 mixes, quantized source weights
+ * without allow_requantize, a tensor type r1 cannot convert, one part of a split model); R1_ERR_IO (cannot read
+ * the input or write the output); R1_ERR_FORMAT (the input is not a valid GGUF file, or holds NaN or infinite
+ * weights); R1_ERR_CANCELLED; R1_ERR_OUT_OF_MEMORY.
+ * Thread safety: any thread; calls on different files may run at the same time. */
+R1_API r1_status r1_model_quantize(const char* in_path, const char* out_path, const r1_quantize_params* params);
+
+/* Number of targets r1_model_quantize accepts (their names, aliases aside). Thread safety: any thread. */
+R1_API int32_t r1_quantize_type_count(void);
+
+/* The name of target `index` (0 <= index < r1_quantize_type_count()), e.g. "Q4_K_M", or NULL when out of range.
+ * Static storage. Thread safety: any thread. */
+R1_API const char* r1_quantize_type_name(int32_t index);
+
+/* A one-line description of target `index` (what the mix gives each kind of tensor), or NULL when out of range.
+ * Static storage. Thread safety: any thread. */
+R1_API const char* r1_quantize_type_description(int32_t index);
+
+/* The general.file_type value (llama.cpp's numbering, see r1_file_type_name) that target `index` writes, or -1
+ * when out of range. Thread safety: any thread. */
+R1_API int32_t r1_quantize_type_file_type(int32_t index);
+
 #ifdef __cplusplus
 }
 #endif

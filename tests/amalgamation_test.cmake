@@ -16,7 +16,7 @@ run(${PYTHON} ${SOURCE_DIR}/tools/amalgamate.py ${WORK_DIR} ${SOURCE_DIR} ${XXHA
 run(${CXX} -std=c++17 -O2 -c r1.cpp -o r1.o)
 file(COPY ${SOURCE_DIR}/r1.c DESTINATION ${WORK_DIR})
 run(${CC} -std=c99 -O2 -c r1.c -o main.o)
-run(${CXX} main.o r1.o -o r1 -lpthread -ldl)
+run(${CXX} main.o r1.o -o r1 -lpthread -ldl -lm)
 run(${WORK_DIR}/r1 version)
 message(STATUS "${last_output}")
 run(${WORK_DIR}/r1 info ${MODEL})

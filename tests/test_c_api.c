@@ -178,6 +178,117 @@ int main(void) {
     CHECK(r1_model_load("does-not-exist.gguf", NULL, &model) == R1_ERR_IO && model == NULL);
     CHECK(strstr(r1_last_error(), "does-not-exist.gguf") != NULL);
 
+    /* Text functions on a model without a tokenizer, and sessions on a model without weights: errors. */
+    CHECK(r1_model_load_from_memory(image, size, &params, &model) == R1_OK);
+    {
+        int32_t ids[8];
+        size_t n = 0;
+        const char* piece = NULL;
+        char text[16];
+        r1_detokenizer* d = NULL;
+        r1_chat_message m;
+        r1_chat_params cp;
+        r1_session_params sp;
+        r1_session* session = NULL;
+        CHECK(r1_tokenize(model, "ab", 2, R1_TOKENIZE_ADD_SPECIAL, ids, 8, &n) == R1_ERR_UNSUPPORTED);
+        CHECK(r1_detokenize(model, ids, 0, 0, text, sizeof text, &n) == R1_ERR_UNSUPPORTED);
+        CHECK(r1_token_to_piece(model, 0, 0, &piece, &n) == R1_ERR_UNSUPPORTED);
+        CHECK(r1_detokenizer_create(model, 0, &d) == R1_ERR_UNSUPPORTED && d == NULL);
+        r1_detokenizer_free(NULL);
+        CHECK(r1_detokenizer_push(NULL, 0, &piece, &n) == R1_ERR_INVALID_ARGUMENT);
+        CHECK(r1_detokenizer_flush(NULL, &piece, &n) == R1_ERR_INVALID_ARGUMENT);
+        CHECK(r1_model_special_token(model, R1_SPECIAL_BOS) == -1);
+        CHECK(r1_model_token_is_eog(model, 0) == 0);
+        m.role = "user";
+        m.content = "Hi";
+        r1_chat_params_init(&cp);
+        CHECK(r1_chat_apply_template(model, &m, 1, &cp, text, sizeof text, &n) == R1_ERR_UNSUPPORTED);
+        cp.template_name = "r1-distill";
+        cp.bos_token = "";
+        CHECK(r1_chat_apply_template(NULL, &m, 1, &cp, NULL, 0, &n) == R1_ERR_BUFFER_TOO_SMALL);
+        CHECK(n == strlen("<｜User｜>Hi<｜Assistant｜><think>\n"));
+        r1_session_params_init(&sp);
+        CHECK(r1_session_create(model, &sp, &session) == R1_ERR_UNSUPPORTED && session == NULL);
+        r1_session_free(NULL);
+        r1_session_cancel(NULL);
+        CHECK(r1_session_position(NULL) == 0);
+    }
+    r1_model_free(model);
+
+    /* A real session when the fixtures are present: evaluate, read logits, roll back, complete text. */
+    {
+        const char* dir = getenv("R1_FIXTURES_DIR");
+        char path2[4096];
+        FILE* probe;
+        snprintf(path2, sizeof path2, "%s/models/stories260K.gguf", dir && *dir ? dir : R1_SOURCE_DIR "/../shared/fixtures");
+        probe = fopen(path2, "rb");
+        if (!probe) {
+            printf("SKIPPED: the session part needs ../shared/fixtures (set R1_FIXTURES_DIR)\n");
+        } else {
+            r1_session_params sp;
+            r1_session* session = NULL;
+            r1_sampling_params samp;
+            r1_generate_params gp;
+            r1_result res;
+            int32_t ids[16];
+            size_t n = 0;
+            const float* logits = NULL;
+            int64_t vocab = 0, count = 0;
+            const int32_t* held = NULL;
+            void* state;
+            size_t state_size = 0;
+            const char* piece = NULL;
+            char text[64];
+            r1_detokenizer* d = NULL;
+            fclose(probe);
+            model = NULL;
+            CHECK(r1_model_load(path2, NULL, &model) == R1_OK);
+            CHECK(r1_tokenize(model, "Once upon a time", 16, R1_TOKENIZE_ADD_SPECIAL, ids, 16, &n) == R1_OK && n == 5);
+            CHECK(ids[0] == r1_model_special_token(model, R1_SPECIAL_BOS));
+            CHECK(r1_detokenize(model, ids, n, R1_DETOKENIZE_REMOVE_SPECIAL, text, sizeof text, &n) == R1_OK);
+            CHECK(strcmp(text, "Once upon a time") == 0 || strcmp(text, " Once upon a time") == 0);
+            CHECK(r1_token_to_piece(model, ids[1], 0, &piece, &n) == R1_OK && n > 0);
+            CHECK(r1_detokenizer_create(model, 0, &d) == R1_OK);
+            CHECK(r1_detokenizer_push(d, ids[1], &piece, &n) == R1_OK);
+            CHECK(r1_detokenizer_flush(d, &piece, &n) == R1_OK);
+            r1_detokenizer_free(d);
+            r1_session_params_init(&sp);
+            sp.n_ctx = 128;
+            CHECK(r1_session_create(model, &sp, &session) == R1_OK);
+            CHECK(r1_session_eval(session, ids, 5, R1_EVAL_ALL_LOGITS) == R1_OK);
+            CHECK(r1_session_logits(session, -1, &logits, &vocab) == R1_OK && vocab == 512);
+            CHECK(r1_session_tokens(session, &held, &count) == R1_OK && count == 5);
+            CHECK(r1_session_save_to_buffer(session, NULL, 0, &state_size) == R1_ERR_BUFFER_TOO_SMALL);
+            state = malloc(state_size);
+            CHECK(state && r1_session_save_to_buffer(session, state, state_size, &state_size) == R1_OK);
+            CHECK(r1_session_truncate(session, 2) == R1_OK && r1_session_position(session) == 2);
+            CHECK(r1_session_load_from_buffer(session, state, state_size) == R1_OK && r1_session_position(session) == 5);
+            free(state);
+            CHECK(r1_session_save(session, "test_c_api.r1s") == R1_OK);
+            CHECK(r1_session_reset(session) == R1_OK && r1_session_position(session) == 0);
+            CHECK(r1_session_load(session, "test_c_api.r1s") == R1_OK);
+            remove("test_c_api.r1s");
+            r1_sampling_params_init(&samp);
+            samp.temperature = 0;
+            r1_generate_params_init(&gp);
+            gp.sampling = &samp;
+            gp.max_tokens = 8;
+            res.struct_size = sizeof res;
+            CHECK(r1_session_complete(session, "Once upon a time", 16, &gp, NULL, NULL, &res) == R1_OK);
+            CHECK(res.n_answer_tokens == 8 && res.stop_reason == R1_STOP_MAX_TOKENS);
+            CHECK(res.n_prompt_evaluated == 1); /* the rest of the prompt was reused */
+            {
+                r1_chat_message m;
+                m.role = "user";
+                m.content = "Hi";
+                gp.template_name = "r1-distill";
+                CHECK(r1_session_chat(session, &m, 1, &gp, NULL, NULL, &res) == R1_OK);
+            }
+            r1_session_free(session);
+            r1_model_free(model);
+        }
+    }
+
     if (failures) fprintf(stderr, "%d checks failed\n", failures);
     else printf("all C API checks passed\n");
     return failures ? 1 : 0;

@@ -7,6 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -200,4 +204,187 @@ TEST_CASE("fixtures: info reports the right architecture, sizes and type mix for
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Text, reference-check and generation commands on the fixtures
+// ---------------------------------------------------------------------------------------------------------------
+
+namespace {
+
+// Runs the program with stdin from a file holding `input`.
+Result run_with_input(const std::vector<std::string>& args, const std::string& input) {
+    std::string in_path = r1test::temp_path("cli.in");
+    REQUIRE(r1test::write_file(in_path, input.data(), input.size()));
+    std::string out_path = r1test::temp_path("cli.out"), err_path = r1test::temp_path("cli.err");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<std::string> all = {R1_PROGRAM};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(&a[0]);
+    argv.push_back(nullptr);
+    pid_t pid;
+    Result r;
+    REQUIRE(posix_spawn(&pid, R1_PROGRAM, &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+    r.out = slurp(out_path);
+    r.err = slurp(err_path);
+    return r;
+}
+
+std::string join_ids(const std::vector<int>& ids) {
+    std::string s;
+    for (size_t i = 0; i < ids.size(); ++i) s += (i ? " " : "") + std::to_string(ids[i]);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("tokenize and detokenize: golden ids from the command line") {
+    R1_REQUIRE_FIXTURES(dir);
+    const std::string vocab = dir + "/tokenizer/r1-distill-qwen.vocab.gguf";
+    std::ifstream cases(dir + "/tokenizer/cases.jsonl");
+    std::string line;
+    int checked = 0;
+    while (std::getline(cases, line) && checked < 12) {
+        nlohmann::json c = nlohmann::json::parse(line);
+        if (c["vocab"] != "r1-distill-qwen") continue;
+        std::string text = c["text"];
+        if (text.empty() || text.find('\0') != std::string::npos) continue;
+        std::string path = write_temp("cli-text.txt", std::vector<uint8_t>(text.begin(), text.end()));
+        std::vector<std::string> args = {"tokenize", "-m", vocab, "--ids", "--file", path};
+        if (!c["add_bos"].get<bool>()) args.push_back("--no-bos");
+        if (!c["parse_special"].get<bool>()) args.push_back("--no-special");
+        Result r = run(args);
+        REQUIRE(r.exit_code == 0);
+        CHECK_MESSAGE(r.out == join_ids(c["ids"].get<std::vector<int>>()) + "\n", c["id"]);
+        ++checked;
+    }
+    CHECK(checked == 12);
+    Result r = run({"tokenize", "-m", vocab, "Hello world"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("'Hello'") != std::string::npos);
+    r = run({"detokenize", "-m", vocab, "9707", "1879"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out == "Hello world\n");
+    r = run({"detokenize", "-m", vocab, "151644,9707", "--special"});
+    CHECK(r.out == "<｜User｜>Hello\n");
+    expect_clean_failure(run({"detokenize", "-m", vocab, "999999"}));
+    expect_clean_failure(run({"tokenize", "-m", dir + "/models/qwen2-tiny-F32.gguf.missing", "x"}));
+}
+
+TEST_CASE("template: renders every golden conversation byte for byte") {
+    R1_REQUIRE_FIXTURES(dir);
+    std::ifstream f(dir + "/templates/rendered.jsonl");
+    std::string line;
+    int checked = 0, skipped = 0;
+    while (std::getline(f, line)) {
+        nlohmann::json c = nlohmann::json::parse(line);
+        // The CLI's messages are {role, content}; conversations with tool calls or null content need the C++ API.
+        bool plain = true;
+        for (auto& m : c["messages"]) plain = plain && m.contains("content") && m["content"].is_string() && m.size() == 2;
+        if (!plain) {
+            ++skipped;
+            continue;
+        }
+        std::string messages = c["messages"].dump();
+        std::string mpath = write_temp("cli-messages.json", std::vector<uint8_t>(messages.begin(), messages.end()));
+        std::vector<std::string> args = {"template", "--template-file", dir + "/" + c["template_file"].get<std::string>(),
+                                         "--messages", mpath, "--bos", c["bos_token"].get<std::string>()};
+        if (!c["add_generation_prompt"].get<bool>()) args.push_back("--no-generation-prompt");
+        if (!c["enable_thinking"].get<bool>()) args.push_back("--no-thinking");
+        Result r = run(args);
+        REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+        CHECK_MESSAGE(r.out == c["rendered"].get<std::string>(), c["id"]);
+        ++checked;
+    }
+    MESSAGE(checked << " conversations rendered through the CLI, " << skipped << " with tool calls left to the C++ tests");
+    CHECK(checked >= 150);
+    // The model's own template, and an unknown one.
+    std::string one = R"([{"role": "user", "content": "Hello"}])";
+    std::string mpath = write_temp("cli-one.json", std::vector<uint8_t>(one.begin(), one.end()));
+    Result r = run({"template", "-m", dir + "/tokenizer/r1-distill-qwen.vocab.gguf", "--messages", mpath});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out == "<｜begin▁of▁sentence｜><｜User｜>Hello<｜Assistant｜><think>\n");
+    std::string bogus = "{{ messages[0]['content'] | upper }}";
+    std::string tpath = write_temp("cli-bogus.jinja", std::vector<uint8_t>(bogus.begin(), bogus.end()));
+    expect_clean_failure(run({"template", "--template-file", tpath, "--messages", mpath}));
+    std::string broken = "[{\"role\": ";
+    std::string bpath = write_temp("cli-broken.json", std::vector<uint8_t>(broken.begin(), broken.end()));
+    expect_clean_failure(run({"template", "--name", "r1-distill", "--messages", bpath}));
+}
+
+TEST_CASE("logits and generate: the reference checks through the command line") {
+    R1_REQUIRE_FIXTURES(dir);
+    const std::string model = dir + "/models/qwen2-tiny-F32.gguf";
+    nlohmann::json meta = nlohmann::json::parse(std::ifstream(dir + "/models/qwen2-tiny-F32.json"));
+    std::vector<int> prompt = meta["prompt"].get<std::vector<int>>();
+    std::string list;
+    for (size_t i = 0; i < prompt.size(); ++i) list += (i ? "," : "") + std::to_string(prompt[i]);
+    std::string out = r1test::temp_path("cli-logits.f32");
+    Result r = run({"logits", "-m", model, "--tokens", list, "--all", "--out", out, "--kv", "f32"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    std::vector<unsigned char> bytes, golden;
+    REQUIRE(r1test::read_file(out, bytes));
+    REQUIRE(r1test::read_file(dir + "/models/qwen2-tiny-F32.kvf32.logits.f32", golden));
+    REQUIRE(bytes.size() == golden.size());
+    double num = 0, den = 0;
+    for (size_t i = 0; i < bytes.size(); i += 4) {
+        float a, b;
+        std::memcpy(&a, &bytes[i], 4);
+        std::memcpy(&b, &golden[i], 4);
+        num += (double(a) - b) * (double(a) - b);
+        den += double(b) * b;
+    }
+    CHECK(std::sqrt(num / den) <= 1e-3);
+    r = run({"logits", "-m", model, "--tokens", list, "--text"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
+    r = run({"generate", "-m", model, "--tokens", list, "-n", "32", "--greedy"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out == join_ids(meta["greedy"].get<std::vector<int>>()) + "\n");
+    expect_clean_failure(run({"logits", "-m", model, "--tokens", "1,2,99999"}));
+    expect_clean_failure(run({"generate", "-m", model, "--tokens", "1", "-n", "3"}));  // --greedy is required
+}
+
+TEST_CASE("run, chat and bench on stories260K") {
+    R1_REQUIRE_FIXTURES(dir);
+    const std::string model = dir + "/models/stories260K.gguf";
+    nlohmann::json meta = nlohmann::json::parse(std::ifstream(dir + "/models/stories260K.json"));
+    const std::string golden = meta["greedy_text"];
+    Result r = run({"run", "-m", model, "-p", "Once upon a time", "-n", "64", "--temp", "0"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(r.out == golden + "\n");
+    CHECK(r.err.find("plain text completion") != std::string::npos);
+
+    std::string state = r1test::temp_path("cli-chat.r1s");
+    Result c = run_with_input({"chat", "-m", model, "-n", "8", "--temp", "0"},
+                              "Once upon a time\n/save " + state + "\n/reset\n/load " + state + "\n/bogus\n/quit\n");
+    REQUIRE_MESSAGE(c.exit_code == 0, c.err);
+    CHECK(c.out.find(golden.substr(0, 10)) != std::string::npos);
+    CHECK(c.err.find("saved to") != std::string::npos);
+    CHECK(c.err.find("loaded from") != std::string::npos);
+    CHECK(c.err.find("unknown command /bogus") != std::string::npos);
+
+    Result b = run({"bench", "-m", model, "-p", "16", "-n", "8", "-r", "2", "--json"});
+    REQUIRE_MESSAGE(b.exit_code == 0, b.err);
+    nlohmann::json j = nlohmann::json::parse(b.out);
+    REQUIRE(j.size() == 2);
+    CHECK(j[0]["test"] == "pp16");
+    CHECK(j[1]["test"] == "tg8");
+    CHECK(j[0]["avg_ts"].get<double>() > 0);
+    CHECK(j[1].contains("stddev_ts"));
+    CHECK(j[1].contains("n_threads"));
+    b = run({"bench", "-m", model, "-p", "16", "-n", "8", "-r", "2"});
+    CHECK(b.exit_code == 0);
+    CHECK(b.out.find("| tg8 ") != std::string::npos);
+    CHECK(b.out.find("| pp16 ") != std::string::npos);
 }

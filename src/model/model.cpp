@@ -4,7 +4,10 @@
 
 #include "../backend/registry.h"
 #include "../error.h"
+#include "../tokenizer/tokenizer.h"
 #include "weights.h"
+
+#include "../util/clock.h"
 
 namespace r1 {
 namespace {
@@ -83,20 +86,22 @@ int64_t int_or_zero(const gguf::File& f, const std::string& key) {
 }  // namespace
 
 std::unique_ptr<Model> Model::load(const std::string& path, const r1_model_params& params) {
+    const double start = now_ms();
     std::unique_ptr<Model> model(new Model());
     model->log_ = Log(params.log_callback, params.log_user_data, params.log_level);
     model->file_ = gguf::File::open(path, open_options(params, &model->log_));
-    return finish(std::move(model), params);
+    return finish(std::move(model), params, start);
 }
 
 std::unique_ptr<Model> Model::load_from_memory(const void* data, size_t size, const r1_model_params& params) {
+    const double start = now_ms();
     std::unique_ptr<Model> model(new Model());
     model->log_ = Log(params.log_callback, params.log_user_data, params.log_level);
     model->file_ = gguf::File::from_memory(data, size, open_options(params, &model->log_));
-    return finish(std::move(model), params);
+    return finish(std::move(model), params, start);
 }
 
-std::unique_ptr<Model> Model::finish(std::unique_ptr<Model> model, const r1_model_params& params) {
+std::unique_ptr<Model> Model::finish(std::unique_ptr<Model> model, const r1_model_params& params, double start_ms) {
     const gguf::File& f = *model->file_;
     ModelSummary& s = model->summary_;
     s.architecture = string_or_empty(f, "general.architecture");
@@ -124,10 +129,14 @@ std::unique_ptr<Model> Model::finish(std::unique_ptr<Model> model, const r1_mode
             s.type_bytes[id] += t.size;
         }
     }
+    const bool compute = !params.metadata_only && !f.tensors().empty();
+    // A model that will compute needs a working tokenizer; a metadata-only model records why it has none.
+    model->load_tokenizer(compute);
     if (params.metadata_only) model->no_weights_reason_ = "the model was loaded with metadata_only";
     else if (f.tensors().empty()) model->no_weights_reason_ = "the file has no tensors (a vocabulary-only file?)";
     else model->place_weights(params);
     if (!report_progress(params, 1.0f)) fail(R1_ERR_CANCELLED, "loading was cancelled by the progress callback");
+    model->load_ms_ = now_ms() - start_ms;
     model->log_.write(R1_LOG_INFO, "loaded %s model: %zu tensors, %llu parameters%s%s",
                       s.architecture.empty() ? "(no architecture)" : std::string(s.architecture).c_str(),
                       f.tensors().size(), (unsigned long long)s.n_params, model->device_ ? " on " : "",
@@ -155,6 +164,30 @@ void Model::place_weights(const r1_model_params& params) {
     weights_ = std::make_unique<ModelWeights>(*file_, hparams_, device_, progress);
 }
 
+void Model::load_tokenizer(bool required) {
+    if (!file_->has("tokenizer.ggml.tokens")) {
+        no_tokenizer_reason_ = "the file has no tokenizer (tokenizer.ggml.tokens)";
+        return;
+    }
+    try {
+        tokenizer_ = std::make_unique<tok::Tokenizer>(tok::load_vocab(*file_));
+    } catch (const Error& e) {
+        if (required) fail(e.status(), "tokenizer: %s", e.what());
+        no_tokenizer_reason_ = e.message();
+        log_.write(R1_LOG_INFO, "no usable tokenizer: %s", e.what());
+    }
+}
+
+const tok::Tokenizer& Model::tokenizer() const {
+    if (!tokenizer_) fail(R1_ERR_UNSUPPORTED, "this model has no usable tokenizer: %s", no_tokenizer_reason_.c_str());
+    return *tokenizer_;
+}
+
+std::string_view Model::chat_template() const {
+    const gguf::Value* v = file_->find("tokenizer.chat_template");
+    return v && v->type == gguf::ValueType::STRING ? v->str : std::string_view();
+}
+
 void Model::require_weights() const {
     if (!weights_) fail(R1_ERR_UNSUPPORTED, "this model cannot compute: %s", no_weights_reason_.c_str());
 }
@@ -162,6 +195,7 @@ void Model::require_weights() const {
 Model::~Model() {
     weights_.reset();  // before the device they live on
     device_.reset();
+    tokenizer_.reset();
 }
 
 }  // namespace r1

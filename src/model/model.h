@@ -13,6 +13,9 @@
 
 namespace r1 {
 
+namespace tok {
+class Tokenizer;
+}
 class Device;
 class ModelWeights;
 
@@ -55,9 +58,19 @@ public:
     // Throws R1_ERR_UNSUPPORTED with a clear message when the model cannot compute (no weights).
     void require_weights() const;
 
+    // The tokenizer; throws R1_ERR_UNSUPPORTED (with the reason) when the file has none or r1 cannot use it.
+    const tok::Tokenizer& tokenizer() const;
+    bool has_tokenizer() const { return tokenizer_ != nullptr; }
+    // tokenizer.chat_template, or "" when absent.
+    std::string_view chat_template() const;
+
+    double load_ms() const { return load_ms_; }
+
 private:
     Model() = default;
-    static std::unique_ptr<Model> finish(std::unique_ptr<Model> model, const r1_model_params& params);
+    static std::unique_ptr<Model> finish(std::unique_ptr<Model> model, const r1_model_params& params,
+                                         double start_ms);
+    void load_tokenizer(bool required);
     void place_weights(const r1_model_params& params);
 
     Log log_;
@@ -67,6 +80,9 @@ private:
     std::shared_ptr<Device> device_;
     std::unique_ptr<ModelWeights> weights_;
     std::string no_weights_reason_;
+    std::unique_ptr<tok::Tokenizer> tokenizer_;
+    std::string no_tokenizer_reason_;
+    double load_ms_ = 0;
 };
 
 }  // namespace r1

@@ -7,6 +7,7 @@
 #include "../backend/registry.h"
 #include "../error.h"
 #include "../model/weights.h"
+#include "../../backends/cpu/cpu_features.h"
 
 namespace r1 {
 namespace {
@@ -18,12 +19,18 @@ uint64_t f32_bytes(int64_t rows, int64_t cols) { return uint64_t(rows) * uint64_
 
 }  // namespace
 
+// The model, after checking that it can compute (the members below dereference its device).
+static std::shared_ptr<const Model> computing(std::shared_ptr<const Model> model) {
+    if (!model) fail(R1_ERR_INVALID_ARGUMENT, "model is NULL");
+    model->require_weights();
+    return model;
+}
+
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options)
-    : model_(std::move(model)),
+    : model_(computing(std::move(model))),
       hp_(model_->hparams()),
       api_(model_->device().iface()),
       device_(model_->device().handle()) {
-    model_->require_weights();
     n_ctx_ = options.n_ctx > 0 ? options.n_ctx : std::min(hp_.n_ctx_train, kDefaultMaxContext);
     if (options.n_ctx < 0) fail(R1_ERR_INVALID_ARGUMENT, "n_ctx %lld is negative", (long long)options.n_ctx);
     if (n_ctx_ > (int64_t(1) << 24)) fail(R1_ERR_INVALID_ARGUMENT, "n_ctx %lld is larger than 16M tokens", (long long)n_ctx_);
@@ -36,6 +43,10 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
         fail(R1_ERR_UNSUPPORTED, "the %s backend has no attention over a %s KV cache", model_->device().backend_name(),
              dtype_name(uint32_t(kv_type_)));
     kv_row_bytes_ = dtype_row_bytes(kv_type_, uint64_t(hp_.kv_dim()));
+    // Attention reads one head at a time, so each head must hold whole blocks of the cache type.
+    if (dtype_row_bytes(kv_type_, uint64_t(hp_.head_dim)) == 0)
+        fail(R1_ERR_UNSUPPORTED, "a %s KV cache needs a head size that is a multiple of %u; this model's is %lld",
+             dtype_name(uint32_t(kv_type_)), traits(kv_type_).block_elements, (long long)hp_.head_dim);
     if (kv_row_bytes_ == 0)
         fail(R1_ERR_UNSUPPORTED, "a KV cache of type %s needs rows that are a multiple of its block size (%lld)",
              dtype_name(uint32_t(kv_type_)), (long long)hp_.kv_dim());
@@ -60,7 +71,9 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
     r1b_stream_params sp;
     std::memset(&sp, 0, sizeof sp);
     sp.struct_size = sizeof sp;
-    sp.n_threads = options.n_threads;
+    if (options.n_threads < 0) fail(R1_ERR_INVALID_ARGUMENT, "n_threads %d is negative", options.n_threads);
+    n_threads_ = options.n_threads > 0 ? options.n_threads : cpu::physical_core_count();
+    sp.n_threads = n_threads_;
     sp.cancel_flag = &cancel_flag_;
     try {
         check_backend(api_.stream_create(device_, &sp, &stream_), "creating a stream");
@@ -280,7 +293,7 @@ void Session::eval(const int32_t* tokens, int64_t n, bool all_logits) {
     if (position() + n > n_ctx_)
         fail(R1_ERR_OUT_OF_RANGE, "the context holds %lld tokens; %lld + %lld do not fit", (long long)n_ctx_,
              (long long)position(), (long long)n);
-    __atomic_store_n(&cancel_flag_, 0, __ATOMIC_SEQ_CST);
+    if (cancel_requested()) fail(R1_ERR_CANCELLED, "cancelled before evaluation");
 
     logits_rows_ = 0;
     logits_.resize(size_t(all_logits ? n : 1) * size_t(hp_.n_vocab));

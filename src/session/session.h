@@ -32,6 +32,7 @@ public:
     const Model& model() const { return *model_; }
     int64_t n_ctx() const { return n_ctx_; }
     int64_t n_batch() const { return n_batch_; }
+    int n_threads() const { return n_threads_; }
     DType kv_type() const { return kv_type_; }
     int64_t position() const { return int64_t(tokens_.size()); }
     const std::vector<int32_t>& tokens() const { return tokens_; }
@@ -52,8 +53,12 @@ public:
     void truncate(int64_t pos);
     void reset() { truncate(0); }
 
-    // Requests that the current (or next) eval stop at the next operation boundary. Any thread.
+    // Requests that the current (or next) eval or generation stop at the next operation boundary. Any thread.
+    // The request stays until an operation observes it (and throws R1_ERR_CANCELLED) and clear_cancel() is
+    // called.
     void cancel() { __atomic_store_n(&cancel_flag_, 1, __ATOMIC_SEQ_CST); }
+    bool cancel_requested() const { return __atomic_load_n(&cancel_flag_, __ATOMIC_SEQ_CST) != 0; }
+    void clear_cancel() { __atomic_store_n(&cancel_flag_, 0, __ATOMIC_SEQ_CST); }
 
     // Reads a row range of the KV cache of one layer (for state save/load): K then V, rows [r0, r1).
     std::vector<uint8_t> read_kv(int64_t r0, int64_t r1) const;
@@ -75,6 +80,7 @@ private:
     r1b_device* device_;
     int64_t n_ctx_;
     int64_t n_batch_;
+    int n_threads_;
     DType kv_type_;
     uint64_t kv_row_bytes_;
 
