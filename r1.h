@@ -280,6 +280,10 @@ typedef struct r1_model_params {
                                         * quantized, as the reference runtime does */
     int32_t metadata_only;             /* 1: read metadata, tensor descriptions and the tokenizer only; no
                                         * weights are placed on a device and sessions cannot be created */
+    int32_t n_gpu_layers;              /* partial offload: how many layers, counted from the last, run on the
+                                        * backend's device; the others (and the token embedding) run on the CPU.
+                                        * -1 (set by init) = all; 0 = none. With the CPU backend a split still
+                                        * runs both parts on the CPU (the same code path, for testing) */
 } r1_model_params;
 
 /* Fills `params` with the defaults (and struct_size). Thread safety: any thread. */
@@ -331,6 +335,12 @@ typedef struct r1_model_info {
     uint64_t fingerprint;                        /* xxh64 (seed 0) of the tensor data section */
     int64_t type_tensor_count[R1_TYPE_ID_LIMIT]; /* tensors per type id: the file's mix of types */
     uint64_t type_bytes[R1_TYPE_ID_LIMIT];       /* bytes of tensor data per type id */
+    /* Appended in 0.1 (placement; all zero / "" for metadata-only models): */
+    const char* backend;                         /* the backend the model runs on: "cpu", "vulkan", "cuda" */
+    const char* device_name;                     /* its device */
+    int64_t n_layers_offloaded;                  /* layers on that device (the rest run on the CPU) */
+    uint64_t device_weight_bytes;                /* bytes of weights on that device */
+    uint64_t cpu_weight_bytes;                   /* bytes of weights on the CPU when layers are split (else 0) */
 } r1_model_info;
 
 /* Fills `info` (see r1_model_info). The first call hashes all tensor data for `fingerprint` (about 0.1 s per

@@ -10,6 +10,7 @@
 #include "gguf/json.h"
 #include "backend/registry.h"
 #include "model/model.h"
+#include "model/weights.h"
 #include "api_internal.h"
 #include "r1.h"
 
@@ -194,6 +195,7 @@ R1_API void r1_model_params_init(r1_model_params* params) {
     params->load_mode = R1_LOAD_MMAP;
     params->log_level = R1_LOG_INFO;
     params->backend = "auto";
+    params->n_gpu_layers = -1;
 }
 
 R1_API r1_status r1_model_load(const char* path, const r1_model_params* params, r1_model** out_model) {
@@ -252,6 +254,21 @@ R1_API r1_status r1_model_get_info(const r1_model* model, r1_model_info* info) {
         for (int i = 0; i < R1_TYPE_ID_LIMIT; ++i) {
             out.type_tensor_count[i] = s.type_tensor_count[i];
             out.type_bytes[i] = s.type_bytes[i];
+        }
+        if (m.has_weights()) {
+            const r1::ModelWeights& w = m.weights();
+            const r1::Device& main = m.device();
+            const size_t n_dev = w.placement().devices.size();
+            out.backend = main.backend_name();
+            out.device_name = main.info().name;
+            const bool split = n_dev > 1;
+            out.n_layers_offloaded = split ? m.hparams().n_layers - w.placement().first_offloaded_layer
+                                           : m.hparams().n_layers;
+            out.device_weight_bytes = w.device_bytes(n_dev - 1);
+            out.cpu_weight_bytes = split ? w.device_bytes(0) : 0;
+        } else {
+            out.backend = "";
+            out.device_name = "";
         }
         // Hash only when the caller's struct has room for the fingerprint: it reads all tensor data.
         if (info->struct_size >= offsetof(r1_model_info, fingerprint) + sizeof out.fingerprint)

@@ -28,7 +28,7 @@ const Row kLayout[] = {
     R1_SIZE(r1_device_kind, 4),
     R1_SIZE(r1_meta_type, 4),
 
-    R1_SIZE(r1_model_params, 72),
+    R1_SIZE(r1_model_params, 80),
     R1_OFFSET(r1_model_params, struct_size, 0),
     R1_OFFSET(r1_model_params, load_mode, 4),
     R1_OFFSET(r1_model_params, progress_callback, 8),
@@ -41,8 +41,9 @@ const Row kLayout[] = {
     R1_OFFSET(r1_model_params, cpu_isa, 60),
     R1_OFFSET(r1_model_params, exact_math, 64),
     R1_OFFSET(r1_model_params, metadata_only, 68),
+    R1_OFFSET(r1_model_params, n_gpu_layers, 72),
 
-    R1_SIZE(r1_model_info, 1168),
+    R1_SIZE(r1_model_info, 1208),
     R1_OFFSET(r1_model_info, struct_size, 0),
     R1_OFFSET(r1_model_info, gguf_version, 4),
     R1_OFFSET(r1_model_info, architecture, 8),
@@ -65,6 +66,11 @@ const Row kLayout[] = {
     R1_OFFSET(r1_model_info, fingerprint, 136),
     R1_OFFSET(r1_model_info, type_tensor_count, 144),
     R1_OFFSET(r1_model_info, type_bytes, 656),
+    R1_OFFSET(r1_model_info, backend, 1168),
+    R1_OFFSET(r1_model_info, device_name, 1176),
+    R1_OFFSET(r1_model_info, n_layers_offloaded, 1184),
+    R1_OFFSET(r1_model_info, device_weight_bytes, 1192),
+    R1_OFFSET(r1_model_info, cpu_weight_bytes, 1200),
 
     R1_SIZE(r1_backend_info, 40),
     R1_OFFSET(r1_backend_info, struct_size, 0),
@@ -165,6 +171,18 @@ const Row kLayout[] = {
     R1_OFFSET(r1_result, generation_ms, 56),
     R1_OFFSET(r1_result, prompt_tokens_per_second, 64),
     R1_OFFSET(r1_result, generation_tokens_per_second, 72),
+
+    R1_SIZE(r1_quantize_params, 64),
+    R1_OFFSET(r1_quantize_params, struct_size, 0),
+    R1_OFFSET(r1_quantize_params, type, 8),
+    R1_OFFSET(r1_quantize_params, n_threads, 16),
+    R1_OFFSET(r1_quantize_params, allow_requantize, 20),
+    R1_OFFSET(r1_quantize_params, progress_callback, 24),
+    R1_OFFSET(r1_quantize_params, progress_user_data, 32),
+    R1_OFFSET(r1_quantize_params, log_callback, 40),
+    R1_OFFSET(r1_quantize_params, log_user_data, 48),
+    R1_OFFSET(r1_quantize_params, log_level, 56),
+    R1_OFFSET(r1_quantize_params, reserved, 60),
 };
 
 }  // namespace

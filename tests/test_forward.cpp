@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "error.h"
+#include "api_internal.h"
 #include "model/model.h"
 #include "session/session.h"
 #include "test_util.h"
@@ -276,5 +277,40 @@ TEST_CASE("fixtures: stories260K (a trained model) generates the golden tokens g
             }
         }
         CHECK(got == expected);
+    }
+}
+
+TEST_CASE("partial offload: layers split across two devices give the logits of one device") {
+    R1_REQUIRE_FIXTURES(dir);
+    for (const char* name : {"qwen2-tiny-Q4_K_M", "llama-tiny-Q8_0", "qwen3-tiny-F16"}) {
+        CAPTURE(name);
+        const std::string path = dir + "/models/" + name + ".gguf";
+        nlohmann::json meta = read_json(dir + "/models/" + name + ".json");
+        std::vector<int32_t> prompt = meta["prompt"].get<std::vector<int32_t>>();
+        std::vector<std::vector<float>> results;
+        for (int32_t offloaded : {-1, 1, 0}) {
+            r1_model_params p;
+            r1_model_params_init(&p);
+            p.backend = "cpu";
+            p.n_gpu_layers = offloaded;
+            std::shared_ptr<r1::Model> model(r1::Model::load(path, p));
+            r1_model info_model_holder{model};
+            r1_model_info info;
+            info.struct_size = sizeof info;
+            REQUIRE(r1_model_get_info(&info_model_holder, &info) == R1_OK);
+            CHECK(info.n_layers_offloaded == (offloaded < 0 ? 2 : offloaded == 0 ? 2 : offloaded));
+            CHECK((info.cpu_weight_bytes > 0) == (offloaded == 1));
+            r1::SessionOptions so;
+            so.n_ctx = 64;
+            so.n_batch = 5;  // several chunks, each crossing the devices
+            r1::Session s(model, so);
+            s.eval(prompt.data(), int64_t(prompt.size()), true);
+            int32_t next = 7;
+            s.eval(&next, 1, false);
+            std::vector<float> out(s.logits(), s.logits() + s.n_vocab());
+            results.push_back(out);
+        }
+        CHECK(rel_l2(results[1].data(), results[0].data(), results[0].size()) == 0.0);
+        CHECK(rel_l2(results[2].data(), results[0].data(), results[0].size()) == 0.0);
     }
 }

@@ -139,8 +139,8 @@ std::unique_ptr<Model> Model::finish(std::unique_ptr<Model> model, const r1_mode
     model->load_ms_ = now_ms() - start_ms;
     model->log_.write(R1_LOG_INFO, "loaded %s model: %zu tensors, %llu parameters%s%s",
                       s.architecture.empty() ? "(no architecture)" : std::string(s.architecture).c_str(),
-                      f.tensors().size(), (unsigned long long)s.n_params, model->device_ ? " on " : "",
-                      model->device_ ? model->device_->info().name : "");
+                      f.tensors().size(), (unsigned long long)s.n_params, model->weights_ ? " on " : "",
+                      model->weights_ ? model->device().info().name : "");
     return model;
 }
 
@@ -153,7 +153,20 @@ void Model::place_weights(const r1_model_params& params) {
     dp.struct_size = sizeof dp;
     dp.cpu_isa = int32_t(params.cpu_isa);
     dp.exact_math = params.exact_math;
-    device_ = std::make_shared<Device>(entry, device_index, dp);
+    Placement placement;
+    auto main = std::make_shared<Device>(entry, device_index, dp);
+    const int64_t n_layers = hparams_.n_layers;
+    const int64_t offloaded = params.n_gpu_layers < 0 ? n_layers : std::min<int64_t>(params.n_gpu_layers, n_layers);
+    if (offloaded == n_layers) {
+        placement.devices = {main};
+    } else {
+        // The layers before the offloaded ones run on the CPU (a second CPU device when the backend is the CPU).
+        const BackendEntry* cpu = Registry::instance().find("cpu");
+        std::shared_ptr<Device> host = std::make_shared<Device>(cpu, 0, dp);
+        if (offloaded == 0) placement.devices = {host};
+        else placement.devices = {host, main};
+        placement.first_offloaded_layer = n_layers - offloaded;
+    }
     std::function<bool(float)> progress;
     if (params.progress_callback) {
         r1_progress_fn fn = params.progress_callback;
@@ -161,7 +174,7 @@ void Model::place_weights(const r1_model_params& params) {
         float base = file_progress_share(params);
         progress = [fn, user, base](float p) { return fn(user, base + (0.99f - base) * p) == 0; };
     }
-    weights_ = std::make_unique<ModelWeights>(*file_, hparams_, device_, progress);
+    weights_ = std::make_unique<ModelWeights>(*file_, hparams_, std::move(placement), progress);
 }
 
 void Model::load_tokenizer(bool required) {
@@ -188,13 +201,14 @@ std::string_view Model::chat_template() const {
     return v && v->type == gguf::ValueType::STRING ? v->str : std::string_view();
 }
 
+const Device& Model::device() const { return *weights_->placement().devices.back(); }
+
 void Model::require_weights() const {
     if (!weights_) fail(R1_ERR_UNSUPPORTED, "this model cannot compute: %s", no_weights_reason_.c_str());
 }
 
 Model::~Model() {
-    weights_.reset();  // before the device they live on
-    device_.reset();
+    weights_.reset();  // the weights, then the devices they own
     tokenizer_.reset();
 }
 

@@ -54,7 +54,8 @@ public:
     bool has_weights() const { return weights_ != nullptr; }
     const HParams& hparams() const { return hparams_; }
     const ModelWeights& weights() const { return *weights_; }
-    const Device& device() const { return *device_; }
+    // The device of the model's last layers (the backend's device; the only one unless layers are split).
+    const Device& device() const;
     // Throws R1_ERR_UNSUPPORTED with a clear message when the model cannot compute (no weights).
     void require_weights() const;
 
@@ -77,7 +78,6 @@ private:
     std::unique_ptr<gguf::File> file_;
     ModelSummary summary_;
     HParams hparams_;
-    std::shared_ptr<Device> device_;
     std::unique_ptr<ModelWeights> weights_;
     std::string no_weights_reason_;
     std::unique_ptr<tok::Tokenizer> tokenizer_;

@@ -48,31 +48,50 @@ private:
     r1b_device_info info_{};
 };
 
+// Where each part of a model runs. `devices[0]` serves the layers before `first_offloaded_layer` (and the token
+// embedding); `devices[1]` (when present) serves the layers from there on and the output. With one device, everything
+// is on it. This is the reference runtime's partial offload: the last n_gpu_layers layers on the accelerator.
+struct Placement {
+    std::vector<std::shared_ptr<Device>> devices;  // 1 or 2
+    int64_t first_offloaded_layer = 0;              // with 2 devices: layers [this, n_layers) on devices[1]
+};
+
 class ModelWeights {
 public:
-    // Places every tensor the architecture needs on `device`. progress(p) in [0, 1]; false cancels.
-    ModelWeights(const gguf::File& file, const HParams& hp, std::shared_ptr<Device> device,
+    // Places every tensor the architecture needs. progress(p) in [0, 1]; false cancels.
+    ModelWeights(const gguf::File& file, const HParams& hp, Placement placement,
                  const std::function<bool(float)>& progress);
     ~ModelWeights();
     ModelWeights(const ModelWeights&) = delete;
     ModelWeights& operator=(const ModelWeights&) = delete;
 
-    const r1b_weight* token_embd = nullptr;   // [n_vocab][n_embd], row-addressable (EMBED)
-    const r1b_weight* output_norm = nullptr;  // [n_embd]
+    const r1b_weight* token_embd = nullptr;   // [n_vocab][n_embd], row-addressable (EMBED), on the first layer's device
+    const r1b_weight* output_norm = nullptr;  // [n_embd], on the last layer's device
     const r1b_weight* output = nullptr;       // [n_vocab][n_embd] (token_embd's data when tied)
-    const r1b_weight* rope_freqs = nullptr;   // [n_rot / 2] or null
     std::vector<LayerWeights> layers;
+    // rope_freqs ([n_rot / 2] or null) exists once per device, since every layer's rope reads it.
+    const r1b_weight* rope_freqs(size_t device_index) const {
+        return device_index < rope_freqs_.size() ? rope_freqs_[device_index] : nullptr;
+    }
 
-    const std::shared_ptr<Device>& device() const { return device_; }
-    uint64_t device_bytes() const { return device_bytes_; }
+    const Placement& placement() const { return placement_; }
+    // Index into placement().devices of the device that runs layer l.
+    size_t layer_device(int64_t l) const {
+        return placement_.devices.size() > 1 && l >= placement_.first_offloaded_layer ? 1 : 0;
+    }
+    size_t output_device() const { return placement_.devices.size() - 1; }
+    uint64_t device_bytes(size_t device_index) const {
+        return device_index < bytes_.size() ? bytes_[device_index] : 0;
+    }
 
 private:
-    const r1b_weight* place(const gguf::TensorInfo& t, uint32_t flags);
+    const r1b_weight* place(const gguf::TensorInfo& t, uint32_t flags, size_t device_index);
 
     const gguf::File& file_;
-    std::shared_ptr<Device> device_;
-    std::vector<r1b_weight*> owned_;
-    uint64_t device_bytes_ = 0;
+    Placement placement_;
+    std::vector<const r1b_weight*> rope_freqs_;
+    std::vector<std::pair<size_t, r1b_weight*>> owned_;  // (device index, weight)
+    std::vector<uint64_t> bytes_;
 };
 
 }  // namespace r1

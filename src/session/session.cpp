@@ -19,7 +19,7 @@ uint64_t f32_bytes(int64_t rows, int64_t cols) { return uint64_t(rows) * uint64_
 
 }  // namespace
 
-// The model, after checking that it can compute (the members below dereference its device).
+// The model, after checking that it can compute (the members below dereference its devices).
 static std::shared_ptr<const Model> computing(std::shared_ptr<const Model> model) {
     if (!model) fail(R1_ERR_INVALID_ARGUMENT, "model is NULL");
     model->require_weights();
@@ -27,29 +27,22 @@ static std::shared_ptr<const Model> computing(std::shared_ptr<const Model> model
 }
 
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options)
-    : model_(computing(std::move(model))),
-      hp_(model_->hparams()),
-      api_(model_->device().iface()),
-      device_(model_->device().handle()) {
+    : model_(computing(std::move(model))), hp_(model_->hparams()) {
     n_ctx_ = options.n_ctx > 0 ? options.n_ctx : std::min(hp_.n_ctx_train, kDefaultMaxContext);
     if (options.n_ctx < 0) fail(R1_ERR_INVALID_ARGUMENT, "n_ctx %lld is negative", (long long)options.n_ctx);
     if (n_ctx_ > (int64_t(1) << 24)) fail(R1_ERR_INVALID_ARGUMENT, "n_ctx %lld is larger than 16M tokens", (long long)n_ctx_);
     n_batch_ = options.n_batch > 0 ? std::min(options.n_batch, n_ctx_) : std::min(kDefaultBatch, n_ctx_);
     if (options.n_batch < 0) fail(R1_ERR_INVALID_ARGUMENT, "n_batch %lld is negative", (long long)options.n_batch);
+    if (options.n_threads < 0) fail(R1_ERR_INVALID_ARGUMENT, "n_threads %d is negative", options.n_threads);
+    n_threads_ = options.n_threads > 0 ? options.n_threads : cpu::physical_core_count();
     kv_type_ = options.kv_type;
     if (kv_type_ != DType::F16 && kv_type_ != DType::F32 && kv_type_ != DType::Q8_0 && kv_type_ != DType::BF16)
         fail(R1_ERR_INVALID_ARGUMENT, "KV cache type %s is not one of f16, f32, bf16, q8_0", dtype_name(uint32_t(kv_type_)));
-    if (!api_.supports(device_, R1B_OP_ATTENTION, int32_t(kv_type_)))
-        fail(R1_ERR_UNSUPPORTED, "the %s backend has no attention over a %s KV cache", model_->device().backend_name(),
-             dtype_name(uint32_t(kv_type_)));
     kv_row_bytes_ = dtype_row_bytes(kv_type_, uint64_t(hp_.kv_dim()));
     // Attention reads one head at a time, so each head must hold whole blocks of the cache type.
-    if (dtype_row_bytes(kv_type_, uint64_t(hp_.head_dim)) == 0)
+    if (dtype_row_bytes(kv_type_, uint64_t(hp_.head_dim)) == 0 || kv_row_bytes_ == 0)
         fail(R1_ERR_UNSUPPORTED, "a %s KV cache needs a head size that is a multiple of %u; this model's is %lld",
              dtype_name(uint32_t(kv_type_)), traits(kv_type_).block_elements, (long long)hp_.head_dim);
-    if (kv_row_bytes_ == 0)
-        fail(R1_ERR_UNSUPPORTED, "a KV cache of type %s needs rows that are a multiple of its block size (%lld)",
-             dtype_name(uint32_t(kv_type_)), (long long)hp_.kv_dim());
 
     // Scratch layout: one region per activation, each [n_batch][cols] floats, 64-byte aligned.
     uint64_t at = 0;
@@ -67,39 +60,71 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
     off_att_ = region(hp_.q_dim());
     off_gate_ = region(hp_.n_ff);
     off_up_ = region(hp_.n_ff);
+    scratch_bytes_ = at;
 
-    r1b_stream_params sp;
-    std::memset(&sp, 0, sizeof sp);
-    sp.struct_size = sizeof sp;
-    if (options.n_threads < 0) fail(R1_ERR_INVALID_ARGUMENT, "n_threads %d is negative", options.n_threads);
-    n_threads_ = options.n_threads > 0 ? options.n_threads : cpu::physical_core_count();
-    sp.n_threads = n_threads_;
-    sp.cancel_flag = &cancel_flag_;
+    // One segment per device, in layer order.
+    const ModelWeights& W = model_->weights();
+    for (int64_t l = 0; l < hp_.n_layers; ++l) {
+        const size_t d = W.layer_device(l);
+        if (segments_.empty() || segments_.back().device_index != d) {
+            Segment seg;
+            seg.device_index = d;
+            seg.l0 = l;
+            const Device& dev = *W.placement().devices[d];
+            seg.api = &dev.iface();
+            seg.device = dev.handle();
+            segments_.push_back(seg);
+        }
+        segments_.back().l1 = l + 1;
+    }
     try {
-        check_backend(api_.stream_create(device_, &sp, &stream_), "creating a stream");
-        check_backend(api_.buffer_alloc(device_, at, R1B_BUFFER_SCRATCH, &scratch_), "allocating activations");
-        const uint64_t kv_bytes = uint64_t(hp_.n_layers) * 2 * uint64_t(n_ctx_) * kv_row_bytes_;
-        check_backend(api_.buffer_alloc(device_, kv_bytes, R1B_BUFFER_KV_CACHE, &kv_), "allocating the KV cache");
+        for (Segment& seg : segments_) {
+            const Device& dev = *W.placement().devices[seg.device_index];
+            if (!seg.api->supports(seg.device, R1B_OP_ATTENTION, int32_t(kv_type_)))
+                fail(R1_ERR_UNSUPPORTED, "the %s backend has no attention over a %s KV cache", dev.backend_name(),
+                     dtype_name(uint32_t(kv_type_)));
+            r1b_stream_params sp;
+            std::memset(&sp, 0, sizeof sp);
+            sp.struct_size = sizeof sp;
+            sp.n_threads = n_threads_;
+            sp.cancel_flag = &cancel_flag_;
+            check_backend(seg.api->stream_create(seg.device, &sp, &seg.stream), "creating a stream");
+            check_backend(seg.api->buffer_alloc(seg.device, scratch_bytes_, R1B_BUFFER_SCRATCH, &seg.scratch),
+                          "allocating activations");
+            const uint64_t kv_bytes = uint64_t(seg.l1 - seg.l0) * 2 * uint64_t(n_ctx_) * kv_row_bytes_;
+            check_backend(seg.api->buffer_alloc(seg.device, kv_bytes, R1B_BUFFER_KV_CACHE, &seg.kv),
+                          "allocating the KV cache");
+        }
     } catch (...) {
-        if (kv_) api_.buffer_free(device_, kv_);
-        if (scratch_) api_.buffer_free(device_, scratch_);
-        if (stream_) api_.stream_destroy(stream_);
+        release();
         throw;
     }
     ops_.reserve(size_t(hp_.n_layers) * 20 + 8);
 }
 
-Session::~Session() {
-    if (io_) api_.buffer_free(device_, io_);
-    if (kv_) api_.buffer_free(device_, kv_);
-    if (scratch_) api_.buffer_free(device_, scratch_);
-    if (stream_) api_.stream_destroy(stream_);
+void Session::release() {
+    for (Segment& seg : segments_) {
+        if (seg.io) seg.api->buffer_free(seg.device, seg.io);
+        if (seg.kv) seg.api->buffer_free(seg.device, seg.kv);
+        if (seg.scratch) seg.api->buffer_free(seg.device, seg.scratch);
+        if (seg.stream) seg.api->stream_destroy(seg.stream);
+        seg.io = seg.kv = seg.scratch = nullptr;
+        seg.stream = nullptr;
+    }
 }
 
-r1b_view Session::scratch_view(uint64_t offset, int64_t rows, int64_t cols) const {
+Session::~Session() { release(); }
+
+const Session::Segment& Session::segment_of(int64_t layer) const {
+    for (const Segment& seg : segments_)
+        if (layer >= seg.l0 && layer < seg.l1) return seg;
+    return segments_.back();
+}
+
+r1b_view Session::scratch_view(const Segment& seg, uint64_t offset, int64_t rows, int64_t cols) const {
     r1b_view v;
     std::memset(&v, 0, sizeof v);
-    v.buffer = scratch_;
+    v.buffer = seg.scratch;
     v.offset = offset;
     v.type = int32_t(DType::F32);
     v.rows = rows;
@@ -109,10 +134,12 @@ r1b_view Session::scratch_view(uint64_t offset, int64_t rows, int64_t cols) cons
 }
 
 r1b_view Session::kv_view(int64_t layer, bool value, int64_t row0, int64_t rows) const {
+    const Segment& seg = segment_of(layer);
     r1b_view v;
     std::memset(&v, 0, sizeof v);
-    v.buffer = kv_;
-    v.offset = (uint64_t(layer) * 2 + (value ? 1 : 0)) * uint64_t(n_ctx_) * kv_row_bytes_ + uint64_t(row0) * kv_row_bytes_;
+    v.buffer = seg.kv;
+    v.offset = (uint64_t(layer - seg.l0) * 2 + (value ? 1 : 0)) * uint64_t(n_ctx_) * kv_row_bytes_ +
+               uint64_t(row0) * kv_row_bytes_;
     v.type = int32_t(kv_type_);
     v.rows = rows;
     v.cols = hp_.kv_dim();
@@ -120,34 +147,40 @@ r1b_view Session::kv_view(int64_t layer, bool value, int64_t row0, int64_t rows)
     return v;
 }
 
-// One forward pass over n_tokens new tokens at positions [pos, pos + n_tokens); the logits of the last n_out of
-// them are written to logits_out (n_out rows of n_vocab floats).
-void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t n_out, float* logits_out) {
+// Copies the residual stream x (T rows) from one segment's device to the next one's.
+void Session::move_residual(const Segment& from, const Segment& to, int64_t T) {
+    const uint64_t bytes = f32_bytes(T, hp_.n_embd);
+    const void* host = from.api->buffer_host_ptr ? from.api->buffer_host_ptr(from.scratch) : nullptr;
+    if (host) {
+        check_backend(to.api->upload(to.stream, to.scratch, off_x_, static_cast<const uint8_t*>(host) + off_x_, bytes),
+                      "moving activations between devices");
+        return;
+    }
+    if (staging_.size() < bytes) staging_.resize(size_t(bytes));
+    check_backend(from.api->download(from.stream, from.scratch, off_x_, staging_.data(), bytes),
+                  "moving activations between devices");
+    check_backend(from.api->synchronize(from.stream), "moving activations between devices");
+    check_backend(to.api->upload(to.stream, to.scratch, off_x_, staging_.data(), bytes),
+                  "moving activations between devices");
+}
+
+// Records the operations of one segment for n_tokens new tokens at positions [pos, pos + T): the embedding when
+// it is the first segment, its layers, and the logits of the last n_out tokens when it is the last.
+void Session::build_segment(const Segment& seg, bool first, bool last, int64_t T, int64_t n_out, uint64_t ids_bytes) {
     const ModelWeights& W = model_->weights();
     const HParams& hp = hp_;
     const int64_t pos0 = position();
+    const r1b_weight* rope_freqs = W.rope_freqs(seg.device_index);
 
-    // Inputs and outputs live in the io buffer: token ids, then logits.
-    const uint64_t ids_bytes = (uint64_t(n_batch_) * sizeof(int32_t) + 63) / 64 * 64;
-    if (!io_ || io_logits_rows_ < uint64_t(n_out)) {
-        if (io_) api_.buffer_free(device_, io_);
-        io_ = nullptr;
-        const uint64_t rows = std::max<uint64_t>(uint64_t(n_out), 1);
-        check_backend(api_.buffer_alloc(device_, ids_bytes + f32_bytes(int64_t(rows), hp.n_vocab), R1B_BUFFER_IO, &io_),
-                      "allocating the logits buffer");
-        io_logits_rows_ = rows;
-    }
-    check_backend(api_.upload(stream_, io_, 0, tokens, uint64_t(T) * sizeof(int32_t)), "uploading token ids");
-
-    const r1b_view x = scratch_view(off_x_, T, hp.n_embd);
-    const r1b_view h = scratch_view(off_h_, T, hp.n_embd);
-    const r1b_view o = scratch_view(off_o_, T, hp.n_embd);
-    const r1b_view q = scratch_view(off_q_, T, hp.q_dim());
-    const r1b_view k = scratch_view(off_k_, T, hp.kv_dim());
-    const r1b_view v = scratch_view(off_v_, T, hp.kv_dim());
-    const r1b_view att = scratch_view(off_att_, T, hp.q_dim());
-    const r1b_view gate = scratch_view(off_gate_, T, hp.n_ff);
-    const r1b_view up = scratch_view(off_up_, T, hp.n_ff);
+    const r1b_view x = scratch_view(seg, off_x_, T, hp.n_embd);
+    const r1b_view h = scratch_view(seg, off_h_, T, hp.n_embd);
+    const r1b_view o = scratch_view(seg, off_o_, T, hp.n_embd);
+    const r1b_view q = scratch_view(seg, off_q_, T, hp.q_dim());
+    const r1b_view k = scratch_view(seg, off_k_, T, hp.kv_dim());
+    const r1b_view v = scratch_view(seg, off_v_, T, hp.kv_dim());
+    const r1b_view att = scratch_view(seg, off_att_, T, hp.q_dim());
+    const r1b_view gate = scratch_view(seg, off_gate_, T, hp.n_ff);
+    const r1b_view up = scratch_view(seg, off_up_, T, hp.n_ff);
 
     ops_.clear();
     auto op = [&](r1b_op_kind kind) -> r1b_op& {
@@ -187,7 +220,7 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t n_out, float* 
         r.rope.pos0 = pos0;
         r.rope.freq_base = hp.rope_base;
         r.rope.freq_scale = hp.rope_freq_scale;
-        r.rope.freq_factors = W.rope_freqs;
+        r.rope.freq_factors = rope_freqs;
     };
     // Views of q and k with one head per row, for Qwen3's per-head norms.
     auto per_head = [&](const r1b_view& t, int64_t n_heads) {
@@ -198,12 +231,12 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t n_out, float* 
         return r;
     };
 
-    // x = embedding rows of the tokens
-    {
+    if (first) {
+        // x = embedding rows of the tokens
         r1b_op& e = op(R1B_OP_EMBED);
         r1b_view ids;
         std::memset(&ids, 0, sizeof ids);
-        ids.buffer = io_;
+        ids.buffer = seg.io;
         ids.type = int32_t(DType::I32);
         ids.rows = T;
         ids.cols = 1;
@@ -212,7 +245,7 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t n_out, float* 
         e.dst = x;
         e.weight = W.token_embd;
     }
-    for (int64_t l = 0; l < hp.n_layers; ++l) {
+    for (int64_t l = seg.l0; l < seg.l1; ++l) {
         const LayerWeights& L = W.layers[size_t(l)];
         // Attention block: x += Wo · attention(rope(Wq·h), rope(Wk·h), Wv·h), h = rms_norm(x)
         rms_norm(x, h, L.attn_norm);
@@ -260,27 +293,60 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t n_out, float* 
         matmul(gate, o, L.w_down, nullptr);
         add(x, o, x);
     }
-    // Logits of the last n_out tokens.
-    r1b_view x_out = x, h_out = h;
-    x_out.offset += uint64_t(T - n_out) * x.row_stride;
-    x_out.rows = n_out;
-    h_out.rows = n_out;
-    rms_norm(x_out, h_out, W.output_norm);
-    r1b_view logits;
-    std::memset(&logits, 0, sizeof logits);
-    logits.buffer = io_;
-    logits.offset = ids_bytes;
-    logits.type = int32_t(DType::F32);
-    logits.rows = n_out;
-    logits.cols = hp.n_vocab;
-    logits.row_stride = uint64_t(hp.n_vocab) * sizeof(float);
-    matmul(h_out, logits, W.output, nullptr);
+    if (last) {
+        // Logits of the last n_out tokens.
+        r1b_view x_out = x, h_out = h;
+        x_out.offset += uint64_t(T - n_out) * x.row_stride;
+        x_out.rows = n_out;
+        h_out.rows = n_out;
+        rms_norm(x_out, h_out, W.output_norm);
+        r1b_view logits;
+        std::memset(&logits, 0, sizeof logits);
+        logits.buffer = seg.io;
+        logits.offset = ids_bytes;
+        logits.type = int32_t(DType::F32);
+        logits.rows = n_out;
+        logits.cols = hp.n_vocab;
+        logits.row_stride = uint64_t(hp.n_vocab) * sizeof(float);
+        matmul(h_out, logits, W.output, nullptr);
+    }
+}
 
-    r1_status st = api_.submit(stream_, ops_.data(), ops_.size());
-    if (st == R1_OK) st = api_.download(stream_, io_, ids_bytes, logits_out, f32_bytes(n_out, hp.n_vocab));
-    r1_status sync = api_.synchronize(stream_);
-    if (st == R1_OK) st = sync;
-    check_backend(st, "forward pass");
+// One forward pass over n_tokens new tokens; the logits of the last n_out of them go to logits_out (n_out rows
+// of n_vocab floats).
+void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t n_out, float* logits_out) {
+    // Each segment's io buffer holds the token ids, then (last segment) the logits.
+    const uint64_t ids_bytes = (uint64_t(n_batch_) * sizeof(int32_t) + 63) / 64 * 64;
+    for (size_t i = 0; i < segments_.size(); ++i) {
+        Segment& seg = segments_[i];
+        const bool last = i + 1 == segments_.size();
+        const uint64_t rows = last ? std::max<uint64_t>(uint64_t(n_out), 1) : 0;
+        if (!seg.io || seg.io_logits_rows < rows) {
+            if (seg.io) seg.api->buffer_free(seg.device, seg.io);
+            seg.io = nullptr;
+            check_backend(seg.api->buffer_alloc(seg.device, ids_bytes + f32_bytes(int64_t(rows), hp_.n_vocab),
+                                                R1B_BUFFER_IO, &seg.io),
+                          "allocating the input/output buffer");
+            seg.io_logits_rows = rows;
+        }
+    }
+    for (size_t i = 0; i < segments_.size(); ++i) {
+        Segment& seg = segments_[i];
+        const bool first = i == 0, last = i + 1 == segments_.size();
+        r1_status st = R1_OK;
+        if (first) st = seg.api->upload(seg.stream, seg.io, 0, tokens, uint64_t(T) * sizeof(int32_t));
+        else move_residual(segments_[i - 1], seg, T);
+        if (st == R1_OK) {
+            build_segment(seg, first, last, T, n_out, ids_bytes);
+            st = seg.api->submit(seg.stream, ops_.data(), ops_.size());
+        }
+        if (st == R1_OK && last)
+            st = seg.api->download(seg.stream, seg.io, ids_bytes, logits_out, f32_bytes(n_out, hp_.n_vocab));
+        // Wait here: the next segment reads this one's activations, and the caller reads the logits.
+        r1_status sync = seg.api->synchronize(seg.stream);
+        if (st == R1_OK) st = sync;
+        check_backend(st, "forward pass");
+    }
 }
 
 void Session::eval(const int32_t* tokens, int64_t n, bool all_logits) {
@@ -326,12 +392,13 @@ std::vector<uint8_t> Session::read_kv(int64_t r0, int64_t r1) const {
     size_t at = 0;
     for (int64_t l = 0; l < hp_.n_layers; ++l)
         for (int kv = 0; kv < 2; ++kv) {
+            const Segment& seg = segment_of(l);
             r1b_view v = kv_view(l, kv == 1, r0, r1 - r0);
-            check_backend(api_.download(stream_, kv_, v.offset, out.data() + at, uint64_t(r1 - r0) * row_bytes),
+            check_backend(seg.api->download(seg.stream, seg.kv, v.offset, out.data() + at, uint64_t(r1 - r0) * row_bytes),
                           "reading the KV cache");
             at += size_t(r1 - r0) * row_bytes;
         }
-    check_backend(api_.synchronize(stream_), "reading the KV cache");
+    for (const Segment& seg : segments_) check_backend(seg.api->synchronize(seg.stream), "reading the KV cache");
     return out;
 }
 
@@ -340,12 +407,13 @@ void Session::write_kv(int64_t r0, int64_t r1, const std::vector<uint8_t>& bytes
     size_t at = 0;
     for (int64_t l = 0; l < hp_.n_layers; ++l)
         for (int kv = 0; kv < 2; ++kv) {
+            const Segment& seg = segment_of(l);
             r1b_view v = kv_view(l, kv == 1, r0, r1 - r0);
-            check_backend(api_.upload(stream_, kv_, v.offset, bytes.data() + at, uint64_t(r1 - r0) * row_bytes),
+            check_backend(seg.api->upload(seg.stream, seg.kv, v.offset, bytes.data() + at, uint64_t(r1 - r0) * row_bytes),
                           "writing the KV cache");
             at += size_t(r1 - r0) * row_bytes;
         }
-    check_backend(api_.synchronize(stream_), "writing the KV cache");
+    for (const Segment& seg : segments_) check_backend(seg.api->synchronize(seg.stream), "writing the KV cache");
 }
 
 void Session::set_tokens(std::vector<int32_t> tokens, std::vector<float> last_logits) {

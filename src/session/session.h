@@ -69,30 +69,41 @@ public:
     uint64_t kv_row_bytes() const { return kv_row_bytes_; }
 
 private:
-    struct View;
+    // The layers that run on one device, with that device's stream, activations and KV cache. A model split
+    // across two devices (partial offload) has two segments; the residual stream crosses between them.
+    struct Segment {
+        const r1b_backend_iface* api = nullptr;
+        r1b_device* device = nullptr;
+        size_t device_index = 0;   // into the model's placement
+        int64_t l0 = 0, l1 = 0;    // layers [l0, l1)
+        r1b_stream* stream = nullptr;
+        r1b_buffer* scratch = nullptr;
+        r1b_buffer* kv = nullptr;
+        r1b_buffer* io = nullptr;  // token ids (first segment), logits (last segment)
+        uint64_t io_logits_rows = 0;
+    };
+
     void run_chunk(const int32_t* tokens, int64_t n_tokens, int64_t n_out, float* logits_out);
-    r1b_view scratch_view(uint64_t offset, int64_t rows, int64_t cols) const;
+    void build_segment(const Segment& seg, bool first, bool last, int64_t T, int64_t n_out, uint64_t ids_bytes);
+    void move_residual(const Segment& from, const Segment& to, int64_t T);
+    r1b_view scratch_view(const Segment& seg, uint64_t offset, int64_t rows, int64_t cols) const;
     r1b_view kv_view(int64_t layer, bool value, int64_t row0, int64_t rows) const;
+    const Segment& segment_of(int64_t layer) const;
+    void release();
 
     std::shared_ptr<const Model> model_;
     const HParams& hp_;
-    const r1b_backend_iface& api_;
-    r1b_device* device_;
     int64_t n_ctx_;
     int64_t n_batch_;
     int n_threads_;
     DType kv_type_;
     uint64_t kv_row_bytes_;
+    std::vector<Segment> segments_;
+    std::vector<uint8_t> staging_;  // the residual stream on its way between devices without host memory
 
-    r1b_stream* stream_ = nullptr;
-    r1b_buffer* scratch_ = nullptr;
-    r1b_buffer* kv_ = nullptr;
-    r1b_buffer* io_ = nullptr;
-    uint64_t io_logits_rows_ = 0;  // logits rows the io buffer holds
-
-    // Offsets of the activations in the scratch buffer (each [n_batch][cols] F32).
+    // Offsets of the activations in each segment's scratch buffer (each [n_batch][cols] F32).
     uint64_t off_x_ = 0, off_h_ = 0, off_o_ = 0, off_q_ = 0, off_k_ = 0, off_v_ = 0, off_att_ = 0, off_gate_ = 0,
-             off_up_ = 0;
+             off_up_ = 0, scratch_bytes_ = 0;
 
     std::vector<int32_t> tokens_;
     std::vector<float> logits_;
