@@ -9,6 +9,7 @@ packages=(
   doctest-dev nlohmann-json3-dev                           # tests (nlohmann only in tests and tools)
   clang libclang-rt-14-dev                                 # fuzzers, AddressSanitizer and UBSan
   unicode-data                                             # tokenizer tables (tools/gen_unicode_tables.py)
+  g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user    # NEON kernels, cross-built and run under qemu
 )
 
 missing=()

@@ -81,7 +81,7 @@ double bound_vs_llama(const std::string& name) {
 
 TEST_CASE("fixtures (A): exact math matches the float64 reference, prompt and teacher-forced decode") {
     R1_REQUIRE_FIXTURES(dir);
-    for (const char* name : kModels) {
+    for (const std::string name : kModels) {
         CAPTURE(name);
         const std::string base = dir + "/models/" + name;
         nlohmann::json meta = read_json(base + ".json");
@@ -158,7 +158,7 @@ int check_decode(r1::Session& s, const float* first_row, const std::vector<int32
 
 TEST_CASE("fixtures (B): the fast path matches llama.cpp's logits and greedy tokens") {
     R1_REQUIRE_FIXTURES(dir);
-    for (const char* name : kModels) {
+    for (const std::string name : kModels) {
         CAPTURE(name);
         const std::string base = dir + "/models/" + name;
         nlohmann::json meta = read_json(base + ".json");
@@ -210,7 +210,7 @@ TEST_CASE("fixtures (B): the fast path matches llama.cpp's logits and greedy tok
 
 TEST_CASE("fixtures: a 300-token prompt in one batch, in chunks of 7 and token by token") {
     R1_REQUIRE_FIXTURES(dir);
-    for (const char* name : {"qwen2-tiny-F16", "qwen2-tiny-Q4_K_M"}) {
+    for (const std::string name : {"qwen2-tiny-F16", "qwen2-tiny-Q4_K_M"}) {
         CAPTURE(name);
         const std::string base = dir + "/models/" + name;
         nlohmann::json meta = read_json(base + ".json");
@@ -282,7 +282,7 @@ TEST_CASE("fixtures: stories260K (a trained model) generates the golden tokens g
 
 TEST_CASE("partial offload: layers split across two devices give the logits of one device") {
     R1_REQUIRE_FIXTURES(dir);
-    for (const char* name : {"qwen2-tiny-Q4_K_M", "llama-tiny-Q8_0", "qwen3-tiny-F16"}) {
+    for (const std::string name : {"qwen2-tiny-Q4_K_M", "llama-tiny-Q8_0", "qwen3-tiny-F16"}) {
         CAPTURE(name);
         const std::string path = dir + "/models/" + name + ".gguf";
         nlohmann::json meta = read_json(dir + "/models/" + name + ".json");
