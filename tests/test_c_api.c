@@ -178,6 +178,29 @@ int main(void) {
     CHECK(r1_model_load("does-not-exist.gguf", NULL, &model) == R1_ERR_IO && model == NULL);
     CHECK(strstr(r1_last_error(), "does-not-exist.gguf") != NULL);
 
+    /* Quantization: the list of targets, defaults, and errors for bad input. */
+    {
+        r1_quantize_params qp;
+        int32_t k, n = r1_quantize_type_count();
+        int found = 0;
+        CHECK(n > 10);
+        for (k = 0; k < n; ++k) {
+            if (strcmp(r1_quantize_type_name(k), "Q4_K_M") == 0) {
+                found = 1;
+                CHECK(r1_quantize_type_file_type(k) == 15);
+                CHECK(strlen(r1_quantize_type_description(k)) > 0);
+            }
+        }
+        CHECK(found);
+        CHECK(r1_quantize_type_name(n) == NULL);
+        r1_quantize_params_init(&qp);
+        CHECK(qp.struct_size == sizeof qp);
+        qp.type = "Q4_K_M";
+        CHECK(r1_model_quantize("does-not-exist.gguf", "out.gguf", &qp) == R1_ERR_IO);
+        qp.type = "Q9_X";
+        CHECK(r1_model_quantize("does-not-exist.gguf", "out.gguf", &qp) == R1_ERR_UNSUPPORTED);
+    }
+
     /* Text functions on a model without a tokenizer, and sessions on a model without weights: errors. */
     CHECK(r1_model_load_from_memory(image, size, &params, &model) == R1_OK);
     {

@@ -16,8 +16,8 @@ static int usage(int code) {
         "                [--type TYPE] [--vocab FILE.gguf] [--seed S] [--tied] [--threads N] -o OUT.gguf\n\n"
         "Writes a GGUF model of random weights. Presets:");
     for (const std::string& p : r1::synth::preset_names()) std::printf(" %s", p.c_str());
-    std::printf("\nTYPE: F32 (default), F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,\n"
-                "IQ4_NL, IQ4_XS, or a mix: Q4_K_M, Q4_K_S, Q5_K_M, Q5_K_S.\n"
+    std::printf("\nTYPE: any target of `r1 quantize` (F32 (default), F16, BF16, Q8_0, Q4_0, ..., Q4_K_M, IQ4_XS); each\n"
+                "tensor gets the type llama-quantize would give it (Q2_K..Q5_K are mixes, as there).\n"
                 "--vocab copies the tokenizer (and chat template) of another GGUF; its size replaces the preset's.\n");
     return code;
 }

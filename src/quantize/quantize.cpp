@@ -266,12 +266,16 @@ void quantize_file(const std::string& in_path, const std::string& out_path, cons
         if (t.source_type == t.choice.type) {
             // Same type: the bytes are copied unchanged (norms, biases, and tensors already in the target type).
             out.resize(std::min<size_t>(kCopyBytes, size_t(info->size)));
+            // Progress counts elements: the share of this tensor's elements that the bytes copied so far hold.
+            auto elements_at = [&](uint64_t pos) {
+                return uint64_t(double(pos) / double(info->size) * double(info->n_elements()));
+            };
             for (uint64_t pos = 0; pos < info->size;) {
                 const size_t n = size_t(std::min<uint64_t>(out.size(), info->size - pos));
                 input.read_at(offset + pos, out.data(), n);
                 writer.write_tensor_data(out.data(), n);
+                report(elements_at(pos + n) - elements_at(pos));
                 pos += n;
-                report(uint64_t(double(n) / double(info->size) * double(info->n_elements())));
             }
             continue;
         }
