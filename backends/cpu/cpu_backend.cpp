@@ -1,5 +1,6 @@
 // The CPU backend: host memory, weights referenced in place (or repacked by a kernel family), and streams that
 // execute each operation at submit time on the stream's thread pool.
+#include <algorithm>
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
@@ -140,7 +141,10 @@ r1_status run_matmul(Stream& s, const r1b_op& op) {
     float* out = reinterpret_cast<float*>(host_ptr(op.dst));
     const size_t out_stride = op.dst.row_stride / sizeof(float);
     const float* bias = op.bias ? reinterpret_cast<const float*>(reinterpret_cast<const Weight*>(op.bias)->w.data) : nullptr;
-    const int64_t chunk = chunk_for(w.rows, s.pool.size(), k->row_block);
+    // Row chunks: small enough to balance threads, and for batches large enough that the activations each chunk
+    // streams are read only a few times over.
+    int64_t chunk = chunk_for(w.rows, s.pool.size(), k->row_block);
+    if (n_tokens > 16) chunk = std::max<int64_t>(chunk, (192 + k->row_block - 1) / k->row_block * k->row_block);
     s.parallel(w.rows, chunk, [&](int, int64_t r0, int64_t r1) {
         k->gemm(w, act, act_row_bytes, n_tokens, r0, r1, out, out_stride);
         if (bias)
@@ -259,7 +263,10 @@ r1_status run_op(Stream& s, const r1b_op& op) {
             const int64_t n_items = d.rows * a.n_heads;
             const size_t floats = ok.attention_scratch_floats(a.pos0 + d.rows, a.head_dim);
             s.reserve_scratch(floats);
-            s.parallel(n_items, 1, [&](int ith, int64_t i0, int64_t i1) { ok.attention(a, i0, i1, s.scratch(ith, floats)); });
+            // Items are (token, head) with the heads of one token consecutive: hand them out a key/value group
+            // at a time, so that the query heads sharing a KV head read its cache once.
+            const int64_t group = a.n_kv_heads > 0 ? a.n_heads / a.n_kv_heads : 1;
+            s.parallel(n_items, group, [&](int ith, int64_t i0, int64_t i1) { ok.attention(a, i0, i1, s.scratch(ith, floats)); });
             return R1_OK;
         }
         default:
