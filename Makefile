@@ -28,4 +28,4 @@ amalgamation: build
 	cmake --build $(BUILD) --target amalgamation
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-aarch64

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: a release build with every test, then a clang build with AddressSanitizer and UBSan
-# that runs the tests again and fuzzes each parser for R1_FUZZ_SECONDS (default 60) seconds.
+# The whole test suite: a release build with every test; a clang build with AddressSanitizer and UBSan that runs
+# the tests again (except the slow ones) and fuzzes each parser for R1_FUZZ_SECONDS (default 60) seconds; then
+# the NEON kernels, cross-built for AArch64 and run under qemu-user (R1_SKIP_NEON=1 skips this part).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-$(nproc)}
@@ -21,5 +22,9 @@ run cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_
 run cmake --build build-asan -j "$jobs"
 run ctest --test-dir build-asan --output-on-failure -LE 'fuzz|slow' -j "$jobs"
 run ctest --test-dir build-asan --output-on-failure -L fuzz
+if [ "${R1_SKIP_NEON:-0}" != 1 ]; then
+  step "NEON kernels and the forward pass on AArch64 (cross-built, under qemu-aarch64)"
+  run ./scripts/test-neon.sh
+fi
 echo
 echo "== all tests passed"
