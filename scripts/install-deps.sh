@@ -10,6 +10,8 @@ packages=(
   clang libclang-rt-14-dev                                 # fuzzers, AddressSanitizer and UBSan
   unicode-data                                             # tokenizer tables (tools/gen_unicode_tables.py)
   g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user    # NEON kernels, cross-built and run under qemu
+  libvulkan-dev glslc                                      # Vulkan backend: headers and shader compiler (build only)
+  mesa-vulkan-drivers vulkan-validationlayers              # Vulkan tests: lavapipe (Vulkan on the CPU), validation
 )
 
 missing=()

@@ -388,3 +388,43 @@ TEST_CASE("run, chat and bench on stories260K") {
     CHECK(b.out.find("| tg8 ") != std::string::npos);
     CHECK(b.out.find("| pp16 ") != std::string::npos);
 }
+
+TEST_CASE("the Vulkan backend from the command line: --backend vulkan, --device, info --backends") {
+#if !defined(R1_WITH_VULKAN)
+    MESSAGE("SKIPPED: this build has no Vulkan backend");
+#else
+    // Lavapipe (Vulkan on the CPU) unless a real device is asked for, as in test_vulkan.
+    const char* real = std::getenv("R1_VULKAN_TEST_REAL_DEVICE");
+    if (!(real && *real && std::strcmp(real, "0") != 0)) {
+        const char* lavapipe = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+        if (access(lavapipe, R_OK) == 0) setenv("VK_DRIVER_FILES", lavapipe, 0);
+        setenv("MESA_SHADER_CACHE_DISABLE", "true", 0);
+    }
+    Result b = run({"info", "--backends"});
+    REQUIRE_MESSAGE(b.exit_code == 0, b.err);
+    CHECK(b.out.find("cpu ") != std::string::npos);
+    const size_t at = b.out.find("vulkan ");
+    REQUIRE_MESSAGE(at != std::string::npos, b.out);
+    if (b.out.find("  device 0:", at) == std::string::npos) {
+        MESSAGE("SKIPPED: no Vulkan device: " << b.out.substr(at));
+        return;
+    }
+    const std::string model = std::string(R1_SOURCE_DIR) + "/models/r1-tiny.gguf";
+    Result r = run({"run", "-m", model, "-p", "What is 1234 + 5678?", "--temp", "0", "--backend", "vulkan",
+                    "--device", "0", "--stats"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(r.out == "6912\n");
+    CHECK(r.err.find("prompt") != std::string::npos);
+
+    Result j = run({"bench", "-m", model, "-p", "16", "-n", "8", "-r", "1", "--backend", "vulkan", "--json"});
+    REQUIRE_MESSAGE(j.exit_code == 0, j.err);
+    nlohmann::json rows = nlohmann::json::parse(j.out);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0]["backends"] == "vulkan");
+
+    expect_clean_failure(run({"run", "-m", model, "-p", "hi", "--backend", "vulkan", "--device", "99"}));
+    Result unknown = run({"run", "-m", model, "-p", "hi", "--backend", "metal"});
+    expect_clean_failure(unknown);
+    CHECK(unknown.err.find("metal") != std::string::npos);
+#endif
+}
