@@ -159,8 +159,11 @@ static int print_backends(void) {
             r1_device_info di;
             di.struct_size = sizeof di;
             if (r1_backend_device_info(b, d, &di) != R1_OK) continue;
-            human_bytes(di.memory_total, total, sizeof total);
-            human_bytes(di.memory_free, free_mem, sizeof free_mem);
+            /* 0 means unknown (e.g. a driver that reports no memory budget). */
+            if (di.memory_total) human_bytes(di.memory_total, total, sizeof total);
+            else snprintf(total, sizeof total, "unknown");
+            if (di.memory_free) human_bytes(di.memory_free, free_mem, sizeof free_mem);
+            else snprintf(free_mem, sizeof free_mem, "unknown");
             printf("  device %d: %s (%s), %s memory, %s free\n", (int)d, di.name,
                    di.kind >= 0 && di.kind <= 3 ? kinds[di.kind] : "unknown", total, free_mem);
         }
