@@ -68,7 +68,7 @@ void parallel(cpu::ThreadPool& pool, cpu::ChunkQueue& queue, int64_t n, int64_t 
         return;
     }
     queue.reset(n, chunk);
-    pool.run([&](int ith, int) {
+    pool.run_dynamic([&](int ith, int) {
         int64_t b, e;
         while (queue.next(&b, &e)) f(ith, b, e);
     });

@@ -65,7 +65,8 @@ struct Stream {
         scratch_floats = floats;
     }
 
-    // Runs f(ith, begin, end) over [0, n) in chunks claimed dynamically by the pool's threads.
+    // Runs f(ith, begin, end) over [0, n) in chunks claimed dynamically by the pool's threads (those that are
+    // running: the caller does not wait for a worker the host has preempted, see ThreadPool::run_dynamic).
     template <class F>
     void parallel(int64_t n, int64_t chunk, F&& f) {
         if (n <= 0) return;
@@ -74,7 +75,7 @@ struct Stream {
             return;
         }
         queue.reset(n, chunk);
-        pool.run([&](int ith, int) {
+        pool.run_dynamic([&](int ith, int) {
             int64_t b, e;
             while (queue.next(&b, &e)) f(ith, b, e);
         });

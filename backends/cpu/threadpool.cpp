@@ -43,6 +43,40 @@ bool ThreadPool::spin_until(Pred pred) const {
     }
 }
 
+namespace {
+constexpr uint64_t kJoinClosed = uint64_t(1) << 31;
+constexpr uint64_t kJoinCount = kJoinClosed - 1;
+uint64_t join_word(uint64_t generation) { return (generation & 0xFFFFFFFFu) << 32; }
+}  // namespace
+
+void ThreadPool::run_dynamic(Task task, void* ctx) {
+    if (n_threads_ == 1) {
+        task(ctx, 0, 1);
+        return;
+    }
+    task_ = task;
+    ctx_ = ctx;
+    dynamic_ = true;
+    finished_.store(0, std::memory_order_relaxed);
+    const uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
+    join_.store(join_word(generation), std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes task_, ctx_, join_ (see run())
+    if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        work_cv_.notify_all();
+    }
+    task(ctx, 0, n_threads_);
+    // Close the generation: workers that have not joined yet will not start it.
+    const int joined = int(join_.fetch_or(kJoinClosed, std::memory_order_seq_cst) & kJoinCount);
+    auto done = [this, joined] { return finished_.load(std::memory_order_seq_cst) == joined; };
+    if (!spin_until(done)) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        caller_sleeping_.store(true, std::memory_order_seq_cst);
+        done_cv_.wait(lock, done);
+        caller_sleeping_.store(false, std::memory_order_relaxed);
+    }
+}
+
 void ThreadPool::run(Task task, void* ctx) {
     if (n_threads_ == 1) {
         task(ctx, 0, 1);
@@ -50,7 +84,9 @@ void ThreadPool::run(Task task, void* ctx) {
     }
     task_ = task;
     ctx_ = ctx;
+    dynamic_ = false;
     pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+    join_.store(join_word(generation_.load(std::memory_order_relaxed) + 1), std::memory_order_relaxed);
     // The sequentially consistent increment and the load of sleeping_workers_ pair with the workers' increment
     // of sleeping_workers_ and load of generation_: either we see a sleeper and wake it under the mutex, or it
     // sees the new generation before it sleeps.
@@ -81,6 +117,27 @@ void ThreadPool::worker_main(int ith) {
         }
         seen = generation_.load(std::memory_order_acquire);
         if (stop_.load(std::memory_order_acquire)) return;
+        // Join generation `seen` through its word. Nothing else shared is read before the join succeeds: a worker
+        // late for a run_dynamic() generation may find the caller already publishing the next one. run() never
+        // closes its word (its caller waits for every worker), so the join fails only for a late worker.
+        uint64_t word = join_.load(std::memory_order_seq_cst);
+        bool joined = false;
+        while ((word & ~(kJoinClosed | kJoinCount)) == join_word(seen) && !(word & kJoinClosed)) {
+            if (join_.compare_exchange_weak(word, word + 1, std::memory_order_seq_cst)) {
+                joined = true;
+                break;
+            }
+        }
+        if (!joined) continue;
+        if (dynamic_) {
+            task_(ctx_, ith, n_threads_);
+            finished_.fetch_add(1, std::memory_order_seq_cst);
+            if (caller_sleeping_.load(std::memory_order_seq_cst)) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                done_cv_.notify_one();
+            }
+            continue;
+        }
         task_(ctx_, ith, n_threads_);
         if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
             caller_sleeping_.load(std::memory_order_seq_cst)) {

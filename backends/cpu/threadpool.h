@@ -37,6 +37,17 @@ public:
         run([](void* c, int ith, int nth) { (*static_cast<F*>(c))(ith, nth); }, static_cast<void*>(&f));
     }
 
+    // Like run(), for tasks that claim their work dynamically (a ChunkQueue), so that any subset of the threads
+    // completes all of it: the caller runs task(ctx, 0, nth), then waits only for the workers that started
+    // before it finished. A worker that the host program has preempted, or that is still waking up, joins late
+    // and finds the generation closed; the caller never waits for it to be scheduled. This is what keeps a
+    // 2-thread pool at least as fast as 1 thread when another program occupies a core.
+    void run_dynamic(Task task, void* ctx);
+    template <class F>
+    void run_dynamic(F&& f) {
+        run_dynamic([](void* c, int ith, int nth) { (*static_cast<F*>(c))(ith, nth); }, static_cast<void*>(&f));
+    }
+
 private:
     void worker_main(int ith);
     // Spins until pred() holds or the spin budget runs out; returns pred().
@@ -49,8 +60,13 @@ private:
 
     Task task_ = nullptr;
     void* ctx_ = nullptr;
+    bool dynamic_ = false;                 // the current generation was started by run_dynamic()
     std::atomic<uint64_t> generation_{0};  // bumped once per run(); workers run each generation once
-    std::atomic<int> pending_{0};          // workers that have not finished the current generation
+    std::atomic<int> pending_{0};          // run(): workers that have not finished the current generation
+    // run_dynamic(): the generation's low 32 bits, a closed bit and the count of workers that joined, in one word,
+    // so that joining is one compare-and-swap against exactly this generation; finished_ counts those done.
+    std::atomic<uint64_t> join_{0};
+    std::atomic<int> finished_{0};
     std::atomic<int> sleeping_workers_{0};
     std::atomic<bool> caller_sleeping_{false};
     std::atomic<bool> stop_{false};

@@ -139,7 +139,7 @@ void run_batch(Batch& b, cpu::ThreadPool* pool) {
             b.failed.store(true, std::memory_order_relaxed);
         }
     };
-    if (pool) pool->run([&work](int ith, int nth) { work(ith, nth); });
+    if (pool) pool->run_dynamic([&work](int ith, int nth) { work(ith, nth); });
     else work(0, 1);
     if (b.error) std::rethrow_exception(b.error);
 }
