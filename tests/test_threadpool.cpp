@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -93,4 +94,37 @@ TEST_CASE("thread pool: run_dynamic() does not wait for a worker that cannot sta
     stop = true;
     for (std::thread& t : hogs) t.join();
     MESSAGE("chunks taken by the worker under load: " << by_worker.load() << " of " << 500 * 16);
+}
+
+TEST_CASE("thread pool: a worker that holds back more than it helps is left out for a while") {
+    // The worker sleeps (no CPU time) inside each chunk it claims, as a worker the host program preempts would
+    // wait for its core: the caller's waits exceed the worker's CPU time, so after one window the caller works
+    // alone. Every call still completes all its chunks.
+    ThreadPool pool(2, 0);
+    ChunkQueue queue;
+    int worker_chunks = 0;
+    std::atomic<int> worker_now{0};
+    for (int rep = 0; rep < 200; ++rep) {
+        std::atomic<int64_t> done{0};
+        worker_now = 0;
+        queue.reset(8, 1);
+        pool.run_dynamic([&](int ith, int) {
+            int64_t b, e;
+            while (queue.next(&b, &e)) {
+                if (ith == 1) {
+                    worker_now.fetch_add(1);
+                    std::this_thread::sleep_for(std::chrono::microseconds(300));
+                } else {  // the caller computes for 50 us per chunk, time enough for the worker to wake and join
+                    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+                    while (std::chrono::steady_clock::now() < until) {
+                    }
+                }
+                done.fetch_add(e - b);
+            }
+        });
+        REQUIRE(done.load() == 8);
+        if (rep >= 100) worker_chunks += worker_now.load();
+    }
+    CHECK(pool.solo_calls() >= 100);
+    CHECK(worker_chunks == 0);  // calls 100..199 fall in the solo stretch that follows the first window
 }

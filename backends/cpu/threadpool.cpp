@@ -1,5 +1,7 @@
 #include "threadpool.h"
 
+#include <time.h>
+
 #include <chrono>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -44,6 +46,16 @@ bool ThreadPool::spin_until(Pred pred) const {
 }
 
 namespace {
+int64_t wall_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+// CPU time of the calling thread: unlike wall time it excludes the time a preempted worker waits for a core.
+int64_t thread_cpu_ns() {
+    timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 constexpr uint64_t kJoinClosed = uint64_t(1) << 31;
 constexpr uint64_t kJoinCount = kJoinClosed - 1;
 uint64_t join_word(uint64_t generation) { return (generation & 0xFFFFFFFFu) << 32; }
@@ -52,6 +64,12 @@ uint64_t join_word(uint64_t generation) { return (generation & 0xFFFFFFFFu) << 3
 void ThreadPool::run_dynamic(Task task, void* ctx) {
     if (n_threads_ == 1) {
         task(ctx, 0, 1);
+        return;
+    }
+    if (solo_left_ > 0) {  // the workers cost more than they helped: alone for a while (any subset completes)
+        --solo_left_;
+        ++solo_calls_;
+        task(ctx, 0, n_threads_);
         return;
     }
     task_ = task;
@@ -69,11 +87,20 @@ void ThreadPool::run_dynamic(Task task, void* ctx) {
     // Close the generation: workers that have not joined yet will not start it.
     const int joined = int(join_.fetch_or(kJoinClosed, std::memory_order_seq_cst) & kJoinCount);
     auto done = [this, joined] { return finished_.load(std::memory_order_seq_cst) == joined; };
+    const int64_t wait_start = wall_ns();
     if (!spin_until(done)) {
         std::unique_lock<std::mutex> lock(mutex_);
         caller_sleeping_.store(true, std::memory_order_seq_cst);
         done_cv_.wait(lock, done);
         caller_sleeping_.store(false, std::memory_order_relaxed);
+    }
+    window_wait_ns_ += wall_ns() - wait_start;
+    if (++window_calls_ == kWindow) {
+        // The workers of this window are all done (each call waited for the ones that joined).
+        const int64_t worker_ns = window_worker_ns_.exchange(0, std::memory_order_relaxed);
+        if (window_wait_ns_ > worker_ns) solo_left_ = kSolo;
+        window_calls_ = 0;
+        window_wait_ns_ = 0;
     }
 }
 
@@ -130,7 +157,9 @@ void ThreadPool::worker_main(int ith) {
         }
         if (!joined) continue;
         if (dynamic_) {
+            const int64_t cpu0 = thread_cpu_ns();
             task_(ctx_, ith, n_threads_);
+            window_worker_ns_.fetch_add(thread_cpu_ns() - cpu0, std::memory_order_relaxed);
             finished_.fetch_add(1, std::memory_order_seq_cst);
             if (caller_sleeping_.load(std::memory_order_seq_cst)) {
                 std::lock_guard<std::mutex> lock(mutex_);

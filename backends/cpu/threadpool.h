@@ -42,7 +42,11 @@ public:
     // before it finished. A worker that the host program has preempted, or that is still waking up, joins late
     // and finds the generation closed; the caller never waits for it to be scheduled. This is what keeps a
     // 2-thread pool at least as fast as 1 thread when another program occupies a core.
+    // The pool also notices when the workers cost more than they help (see kWindow below) and then lets the
+    // caller work alone for a while, so that more threads are never slower than one.
     void run_dynamic(Task task, void* ctx);
+    // Calls of run_dynamic() the caller ran alone so far (for tests and benchmarks).
+    uint64_t solo_calls() const { return solo_calls_; }
     template <class F>
     void run_dynamic(F&& f) {
         run_dynamic([](void* c, int ith, int nth) { (*static_cast<F*>(c))(ith, nth); }, static_cast<void*>(&f));
@@ -67,6 +71,18 @@ private:
     // so that joining is one compare-and-swap against exactly this generation; finished_ counts those done.
     std::atomic<uint64_t> join_{0};
     std::atomic<int> finished_{0};
+
+    // Whether the workers help (run_dynamic only). Over windows of kWindow calls the caller compares the time it
+    // spent waiting for joined workers with the CPU time those workers spent in the tasks; when waiting costs
+    // more than the workers contribute (a worker keeps being preempted while it holds a chunk, because the host
+    // program occupies its core), the caller works alone for the next kSolo calls, then measures again.
+    static constexpr int kWindow = 64;
+    static constexpr int kSolo = 2048;
+    int window_calls_ = 0;
+    int solo_left_ = 0;
+    int64_t window_wait_ns_ = 0;
+    std::atomic<int64_t> window_worker_ns_{0};
+    uint64_t solo_calls_ = 0;
     std::atomic<int> sleeping_workers_{0};
     std::atomic<bool> caller_sleeping_{false};
     std::atomic<bool> stop_{false};
