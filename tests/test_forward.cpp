@@ -11,9 +11,13 @@
 #include <string>
 #include <vector>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "error.h"
 #include "api_internal.h"
 #include "model/model.h"
+#include "model/weights.h"
 #include "session/session.h"
 #include "test_util.h"
 
@@ -248,6 +252,45 @@ TEST_CASE("fixtures: a 300-token prompt in one batch, in chunks of 7 and token b
             CHECK(err <= bound_vs_llama(name));
         }
     }
+}
+
+TEST_CASE("loading gives back the file's bytes of weights the backend repacked, in both load modes") {
+    R1_REQUIRE_FIXTURES(dir);
+    // Q4_K_M: repacked weights (given back) beside the embedding and norms (read in place, kept).
+    const std::string path = dir + "/models/qwen2-tiny-Q4_K_M.gguf";
+    std::vector<unsigned char> image;
+    REQUIRE(r1test::read_file(path, image));
+    nlohmann::json meta = read_json(dir + "/models/qwen2-tiny-Q4_K_M.json");
+    std::vector<int32_t> prompt = meta["prompt"].get<std::vector<int32_t>>();
+    auto logits_of = [&](const std::shared_ptr<r1::Model>& m) {
+        r1::SessionOptions so;
+        so.n_ctx = 64;
+        r1::Session s(m, so);
+        s.eval(prompt.data(), int64_t(prompt.size()), true);
+        return std::vector<float>(s.logits(), s.logits() + prompt.size() * size_t(s.n_vocab()));
+    };
+    // The caller's memory, used in place: never given back, so it is the baseline.
+    r1_model_params p;
+    r1_model_params_init(&p);
+    std::shared_ptr<r1::Model> in_place(r1::Model::load_from_memory(image.data(), image.size(), p));
+    const std::vector<unsigned char> before = image;
+    const std::vector<float> want = logits_of(in_place);
+    CHECK(in_place->weights().released_bytes() == 0);
+    const uint64_t fingerprint = in_place->file().fingerprint();
+    CHECK(fingerprint == XXH64(image.data() + in_place->file().data_offset(), size_t(in_place->file().data_size()), 0));
+
+    for (r1_load_mode mode : {R1_LOAD_MMAP, R1_LOAD_READ}) {
+        CAPTURE(int(mode));
+        p.load_mode = mode;
+        std::shared_ptr<r1::Model> m(r1::Model::load(path, p));
+        const uint64_t released = m->weights().released_bytes();
+        MESSAGE("load mode " << int(mode) << ": " << released << " of " << m->file().data_size()
+                             << " bytes of tensor data given back");
+        CHECK(released > m->file().data_size() / 2);
+        CHECK(m->file().fingerprint() == fingerprint);  // computed before the bytes went
+        CHECK(logits_of(m) == want);                    // nothing still read was given back
+    }
+    CHECK(image == before);
 }
 
 TEST_CASE("fixtures: stories260K (a trained model) generates the golden tokens greedily") {

@@ -423,6 +423,11 @@ uint64_t weight_size(const r1b_weight* weight) {
     return w->w.owned ? w->w.owned_bytes : w->w.row_bytes * uint64_t(w->w.rows);
 }
 
+int32_t weight_uses_source(const r1b_weight* weight) {
+    const auto* w = reinterpret_cast<const Weight*>(weight);
+    return w->copy == nullptr && w->w.owned == nullptr;  // neither our copy nor a repacked one: the caller's bytes
+}
+
 int32_t supports(r1b_device*, r1b_op_kind kind, int32_t type) {
     if (type < 0 || !dtype_traits(uint32_t(type))) return 0;
     DType t = DType(type);
@@ -514,6 +519,7 @@ const r1b_backend_iface kIface = {
     download,
     submit,
     synchronize,
+    weight_uses_source,
 };
 
 }  // namespace

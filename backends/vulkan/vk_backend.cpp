@@ -31,6 +31,7 @@ const r1b_backend_iface kIface = {
     download,
     submit,
     synchronize,
+    weight_uses_source,
 };
 
 }  // namespace

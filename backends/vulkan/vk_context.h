@@ -185,6 +185,7 @@ r1_status weight_create(r1b_device* device, int32_t type, int64_t rows, int64_t 
                         r1b_weight** out);
 void weight_free(r1b_device* device, r1b_weight* weight);
 uint64_t weight_size(const r1b_weight* weight);
+int32_t weight_uses_source(const r1b_weight* weight);
 // Releases every pool block and the upload context (at device close).
 void release_device_memory(Device& d);
 

@@ -340,6 +340,9 @@ void weight_free(r1b_device*, r1b_weight* weight) {
 
 uint64_t weight_size(const r1b_weight* weight) { return reinterpret_cast<const Weight*>(weight)->bytes; }
 
+// Weights are uploaded to device memory at creation; the host bytes are never read again.
+int32_t weight_uses_source(const r1b_weight*) { return 0; }
+
 void release_device_memory(Device& d) {
     std::lock_guard<std::mutex> lock(d.memory_mutex);
     for (PoolBlock* b : d.blocks) {

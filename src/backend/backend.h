@@ -208,7 +208,21 @@ typedef struct r1b_backend_iface {
     /* Waits for everything submitted; returns the first error of that work (R1_ERR_CANCELLED when the cancel
      * flag stopped it). */
     r1_status (*synchronize)(r1b_stream* stream);
+
+    /* Appended entries: a backend built against an earlier header has a smaller struct_size, and the core reads
+     * an appended entry only when struct_size covers it (r1b_iface_has), else it takes the noted default. */
+
+    /* Whether the weight still reads the `data` it was created from (it was created with
+     * R1B_WEIGHT_DATA_OUTLIVES and references it). When no weight made from a tensor does, the core gives the
+     * tensor's memory back to the system. Optional: NULL = yes. */
+    int32_t (*weight_uses_source)(const r1b_weight* weight);
 } r1b_backend_iface;
+
+/* The size of the table before its first appended entry: what every backend of this api_version provides. */
+#define R1B_IFACE_MIN_SIZE offsetof(r1b_backend_iface, weight_uses_source)
+/* Whether `iface` provides the (appended, possibly NULL) entry `member`. */
+#define r1b_iface_has(iface, member) \
+    ((iface)->struct_size >= offsetof(r1b_backend_iface, member) + sizeof((iface)->member) && (iface)->member)
 
 /* The one function a plugin library exports (named R1_BACKEND_ENTRY_NAME). Returns NULL when the plugin cannot
  * serve this host's API version. */

@@ -104,7 +104,7 @@ size_t Registry::load_plugin(const std::string& path) {
         fail(R1_ERR_FORMAT, "%s is not an r1 backend plugin (no %s function)", path.c_str(), R1_BACKEND_ENTRY_NAME);
     }
     const r1b_backend_iface* iface = entry(R1_BACKEND_API_VERSION);
-    if (!iface || iface->api_version != R1_BACKEND_API_VERSION || iface->struct_size < sizeof(r1b_backend_iface)) {
+    if (!iface || iface->api_version != R1_BACKEND_API_VERSION || iface->struct_size < R1B_IFACE_MIN_SIZE) {
         unsigned version = iface ? iface->api_version : 0;
         dlclose(handle);
         fail(R1_ERR_UNSUPPORTED, "backend plugin %s speaks backend API version %u; this library needs %d",

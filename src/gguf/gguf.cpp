@@ -425,7 +425,7 @@ File::File() : arena_(new Arena) {}
 
 File::~File() {
     if (mapping_) InputFile::unmap(mapping_, mapping_size_);
-    if (owned_) aligned_free(owned_);
+    if (owned_) pages_free(owned_, data_size_);
 }
 
 static bool report(const OpenOptions& options, float progress) {
@@ -447,7 +447,7 @@ std::unique_ptr<File> File::open(const std::string& path, const OpenOptions& opt
     } else {
         Parser(*file, path, nullptr, input.size(), &input).parse();
         if (file->data_size_ > 0) {
-            file->owned_ = static_cast<uint8_t*>(aligned_alloc_or_throw(file->data_size_, "tensor data"));
+            file->owned_ = static_cast<uint8_t*>(pages_alloc_or_throw(file->data_size_, "tensor data"));
             const uint64_t chunk = uint64_t(16) << 20;
             for (uint64_t done = 0; done < file->data_size_; done += chunk) {
                 uint64_t n = std::min(chunk, file->data_size_ - done);
@@ -474,7 +474,7 @@ std::unique_ptr<File> File::from_memory(const void* data, size_t size, const Ope
     Parser(*file, "<memory>", image, size, nullptr).parse();
     if (file->data_size_ > 0) {
         if (options.mode == LoadMode::Read) {
-            file->owned_ = static_cast<uint8_t*>(aligned_alloc_or_throw(file->data_size_, "tensor data"));
+            file->owned_ = static_cast<uint8_t*>(pages_alloc_or_throw(file->data_size_, "tensor data"));
             std::memcpy(file->owned_, image + file->data_offset_, size_t(file->data_size_));
             file->data_ = file->owned_;
         } else {
@@ -534,6 +534,24 @@ bool File::get_bool(std::string_view key, bool fallback) const {
         fail(R1_ERR_FORMAT, "metadata key '%s' has type %s, expected bool", key_text(key).c_str(),
              value_type_name(v->type));
     return v->num.u64 != 0;
+}
+
+bool File::tensors_disjoint() const {
+    std::vector<std::pair<uint64_t, uint64_t>> spans;
+    spans.reserve(tensors_.size());
+    for (const TensorInfo& t : tensors_) spans.emplace_back(t.offset, t.size);
+    std::sort(spans.begin(), spans.end());
+    for (size_t i = 1; i < spans.size(); ++i)
+        if (spans[i - 1].first + spans[i - 1].second > spans[i].first) return false;
+    return true;
+}
+
+uint64_t File::release_tensor_data(const TensorInfo& t) {
+    if (!mapping_ && !owned_) return 0;  // the caller's memory: not ours to give back
+    if (release_allowed_ < 0) release_allowed_ = tensors_disjoint() ? 1 : 0;
+    if (!release_allowed_ || t.size == 0) return 0;
+    (void)fingerprint();  // it reads every byte: before any are gone
+    return pages_release(data_ + t.offset, t.size);
 }
 
 uint64_t File::fingerprint() const {

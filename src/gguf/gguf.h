@@ -142,6 +142,14 @@ public:
 
     bool is_mapped() const { return mapping_ != nullptr; }
 
+    // Gives back the memory under a tensor's bytes once nothing reads them any more (every backend that got the
+    // tensor copied or repacked it), so that a loaded model does not hold its weights twice. Only whole pages
+    // inside the tensor go; the fingerprint is computed first. A mapped file's pages would read the file again
+    // if touched; read-in data would read zeros, so tensor_data(t) must not be read afterwards. Memory the caller
+    // owns (from_memory in Mmap mode) is left alone, and so is every tensor of a file whose tensors overlap.
+    // Returns the bytes given back. Not thread-safe: for use while loading.
+    uint64_t release_tensor_data(const TensorInfo& t);
+
 private:
     File();
     struct Arena;
@@ -161,7 +169,10 @@ private:
     const uint8_t* data_ = nullptr;  // start of the data section, wherever it lives
     void* mapping_ = nullptr;        // mmap of the whole file, when mapped
     uint64_t mapping_size_ = 0;
-    uint8_t* owned_ = nullptr;       // data section read into memory (LoadMode::Read)
+    uint8_t* owned_ = nullptr;       // data section read into memory (LoadMode::Read), data_size_ bytes of pages
+    int release_allowed_ = -1;       // release_tensor_data: -1 not yet known, else whether tensors are disjoint
+
+    bool tensors_disjoint() const;
 
     mutable std::once_flag fingerprint_once_;
     mutable uint64_t fingerprint_ = 0;

@@ -1,6 +1,9 @@
 #include "weights.h"
 
 #include <cstring>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "../error.h"
 
@@ -20,7 +23,7 @@ Device::~Device() {
     if (device_) entry_->iface->device_close(device_);
 }
 
-ModelWeights::ModelWeights(const gguf::File& file, const HParams& hp, Placement placement,
+ModelWeights::ModelWeights(gguf::File& file, const HParams& hp, Placement placement,
                            const std::function<bool(float)>& progress)
     : file_(file), placement_(std::move(placement)) {
     if (placement_.devices.empty() || placement_.devices.size() > 2)
@@ -94,10 +97,19 @@ ModelWeights::ModelWeights(const gguf::File& file, const HParams& hp, Placement 
                  hp.tied_output && w.slot == &output ? " (as the tied output projection)" : "");
     }
 
+    // A tensor whose every placement copied or repacked it has its file bytes given back at once, so that the
+    // loaded model holds its weights once, not twice (the data read in, or the mapped pages, plus the copies).
+    std::unordered_map<std::string_view, int> placements_left;
+    for (const Want& w : wants) placements_left[w.name]++;
+    std::unordered_set<std::string_view> still_read;
     try {
         size_t done = 0;
         for (const Want& w : wants) {
-            *w.slot = place(*file.find_tensor(w.name), w.flags, w.device);
+            const gguf::TensorInfo& t = *file.find_tensor(w.name);
+            *w.slot = place(t, w.flags, w.device);
+            const r1b_backend_iface& api = placement_.devices[w.device]->iface();
+            if (!r1b_iface_has(&api, weight_uses_source) || api.weight_uses_source(*w.slot)) still_read.insert(w.name);
+            if (--placements_left[w.name] == 0 && !still_read.count(w.name)) released_ += file.release_tensor_data(t);
             if (progress && !progress(float(++done) / float(wants.size())))
                 fail(R1_ERR_CANCELLED, "loading was cancelled by the progress callback");
         }

@@ -59,7 +59,8 @@ struct Placement {
 class ModelWeights {
 public:
     // Places every tensor the architecture needs. progress(p) in [0, 1]; false cancels.
-    ModelWeights(const gguf::File& file, const HParams& hp, Placement placement,
+    // Gives back the file's memory under every tensor that no backend reads in place (gguf::File::release_tensor_data).
+    ModelWeights(gguf::File& file, const HParams& hp, Placement placement,
                  const std::function<bool(float)>& progress);
     ~ModelWeights();
     ModelWeights(const ModelWeights&) = delete;
@@ -83,6 +84,8 @@ public:
     uint64_t device_bytes(size_t device_index) const {
         return device_index < bytes_.size() ? bytes_[device_index] : 0;
     }
+    // Bytes of the file's tensor data given back to the system after placement.
+    uint64_t released_bytes() const { return released_; }
 
 private:
     const r1b_weight* place(const gguf::TensorInfo& t, uint32_t flags, size_t device_index);
@@ -92,6 +95,7 @@ private:
     std::vector<const r1b_weight*> rope_freqs_;
     std::vector<std::pair<size_t, r1b_weight*>> owned_;  // (device index, weight)
     std::vector<uint64_t> bytes_;
+    uint64_t released_ = 0;
 };
 
 }  // namespace r1

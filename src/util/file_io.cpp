@@ -1,6 +1,7 @@
 #include "file_io.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -74,5 +75,29 @@ void* aligned_alloc_or_throw(uint64_t size, const char* what) {
 }
 
 void aligned_free(void* p) { std::free(p); }
+
+void* pages_alloc_or_throw(uint64_t size, const char* what) {
+    if (size == 0) size = 1;
+    void* p = size > uint64_t(SIZE_MAX) ? MAP_FAILED
+                                        : ::mmap(nullptr, size_t(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        fail(R1_ERR_OUT_OF_MEMORY, "out of memory allocating %llu bytes for %s", (unsigned long long)size, what);
+    return p;
+}
+
+void pages_free(void* p, uint64_t size) {
+    if (p) ::munmap(p, size_t(size ? size : 1));
+}
+
+uint64_t pages_release(const void* p, uint64_t n) {
+    const long page_size = ::sysconf(_SC_PAGESIZE);
+    const uintptr_t page = page_size > 0 ? uintptr_t(page_size) : 4096;
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + uintptr_t(n)) / page * page;
+    if (!p || end <= begin) return 0;
+    // MADV_DONTNEED drops the pages: a file mapping reads the file again if touched, anonymous memory reads zeros.
+    if (::madvise(reinterpret_cast<void*>(begin), size_t(end - begin), MADV_DONTNEED) != 0) return 0;
+    return uint64_t(end - begin);
+}
 
 }  // namespace r1

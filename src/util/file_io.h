@@ -35,4 +35,13 @@ private:
 void* aligned_alloc_or_throw(uint64_t size, const char* what);
 void aligned_free(void* p);
 
+// Page-granular memory (an anonymous mapping) for large buffers whose parts are given back before the whole;
+// throws R1_ERR_OUT_OF_MEMORY. Free with pages_free(p, size).
+void* pages_alloc_or_throw(uint64_t size, const char* what);
+void pages_free(void* p, uint64_t size);
+// Gives the whole pages inside [p, p + n) of a mapping (pages_alloc_or_throw or InputFile::map_readonly) back to
+// the system and returns how many bytes that was (0 when none, or when the system refused). Reading them again
+// yields the file's bytes for a file mapping and zeros for anonymous memory.
+uint64_t pages_release(const void* p, uint64_t n);
+
 }  // namespace r1
