@@ -1049,10 +1049,15 @@ typedef struct stream_state {
     int dim;           /* ANSI dim for thinking on a terminal */
     int in_thinking;   /* the last text written was thinking */
     int wrote_answer;
+    double started;    /* when the call began (now_seconds), for the time to the first text */
+    double first_text; /* when the first event arrived; 0 before */
 } stream_state;
+
+static double now_seconds(void);
 
 static int32_t on_stream_event(void* user_data, const r1_event* e) {
     stream_state* s = (stream_state*)user_data;
+    if (s->first_text == 0) s->first_text = now_seconds();
     if (e->kind == R1_EVENT_THINKING) {
         if (!s->show_thinking) return 0;
         if (!s->in_thinking) {
@@ -1173,11 +1178,16 @@ static const char* stop_reason_name(r1_stop_reason r) {
     }
 }
 
-static void print_stats(const r1_result* r) {
+static void print_stats(const r1_result* r, const stream_state* s) {
     fprintf(stderr, "[%s | prompt %lld tokens (%lld evaluated) at %.1f t/s | thinking %lld, answer %lld tokens at %.1f t/s]\n",
             stop_reason_name(r->stop_reason), (long long)r->n_prompt_tokens, (long long)r->n_prompt_evaluated,
             r->prompt_tokens_per_second, (long long)r->n_thinking_tokens, (long long)r->n_answer_tokens,
             r->generation_tokens_per_second);
+    if (s && s->first_text > 0)
+        fprintf(stderr, "[load %.0f ms | prompt %.0f ms | first text %.0f ms after the request]\n", r->load_ms,
+                r->prompt_ms, (s->first_text - s->started) * 1e3);
+    else
+        fprintf(stderr, "[load %.0f ms | prompt %.0f ms]\n", r->load_ms, r->prompt_ms);
 }
 
 static volatile sig_atomic_t g_interrupted = 0;
@@ -1236,12 +1246,13 @@ static int cmd_run(int argc, char** argv) {
     g_active_session = session;
     install_sigint();
     choose_mode(model, &g);
+    s.started = now_seconds();
     if (g.raw) st = r1_session_complete(session, prompt, strlen(prompt), &g.gen, on_stream_event, &s, &result);
     else st = r1_session_chat(session, &message, 1, &g.gen, on_stream_event, &s, &result);
     g_active_session = NULL;
     end_stream(&s);
     if (st != R1_OK && st != R1_ERR_CANCELLED) rc = status_exit(st);
-    else if (g.show_stats) print_stats(&result);
+    else if (g.show_stats) print_stats(&result, &s);
     if (st == R1_ERR_CANCELLED) rc = 130;
 done:
     r1_session_free(session);
@@ -1392,6 +1403,7 @@ static int cmd_chat(int argc, char** argv) {
         memset(&reply, 0, sizeof reply);
         reply.stream.show_thinking = !g.hide_thinking;
         reply.stream.dim = isatty(fileno(stderr));
+        reply.stream.started = now_seconds();
         result.struct_size = sizeof result;
         g_active_session = session;
         if (g.raw) {
@@ -1415,7 +1427,7 @@ static int cmd_chat(int argc, char** argv) {
         end_stream(&reply.stream);
         if (st == R1_ERR_CANCELLED) fprintf(stderr, "(stopped)\n");
         else if (st != R1_OK) fprintf(stderr, "r1: error: %s\n", r1_last_error());
-        else if (g.show_stats) print_stats(&result);
+        else if (g.show_stats) print_stats(&result, &reply.stream);
         if (st == R1_OK || st == R1_ERR_CANCELLED) {
             if (!conversation_add(&conv, "assistant", reply.text ? reply.text : "", reply.length)) {
                 free(reply.text);

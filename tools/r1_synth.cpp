@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include <unistd.h>
+
 #include "../src/error.h"
 #include "synth/synth.h"
 
@@ -67,16 +69,19 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "r1-synth: error: -o OUT.gguf is required\n");
             return 1;
         }
+        // Progress only on a terminal; a log gets one line at the end.
+        const bool tty = isatty(STDERR_FILENO) != 0;
         int last = -1;
         r1::synth::write_model(spec, out, threads, [&](float p) {
             int pct = int(p * 100);
-            if (pct != last) {
+            if (tty && pct != last) {
                 std::fprintf(stderr, "\rwriting %s %3d%%", out.c_str(), pct);
                 last = pct;
             }
             return true;
         });
-        std::fprintf(stderr, "\n");
+        if (tty) std::fprintf(stderr, "\n");
+        else std::fprintf(stderr, "wrote %s\n", out.c_str());
     } catch (const r1::Error& e) {
         std::fprintf(stderr, "\nr1-synth: error: %s\n", e.what());
         return 1;
