@@ -98,7 +98,14 @@ void ThreadPool::run_dynamic(Task task, void* ctx) {
     if (++window_calls_ == kWindow) {
         // The workers of this window are all done (each call waited for the ones that joined).
         const int64_t worker_ns = window_worker_ns_.exchange(0, std::memory_order_relaxed);
-        if (window_wait_ns_ > worker_ns) solo_left_ = kSolo;
+        if (window_wait_ns_ > worker_ns) {
+            // Each probe that finds the workers still costing more doubles the next solo stretch (up to kSoloMax),
+            // so a lasting competitor costs one probe window per few hundred tokens; one that helps resets it.
+            solo_left_ = solo_length_;
+            solo_length_ = solo_length_ * 2 <= kSoloMax ? solo_length_ * 2 : kSoloMax;
+        } else {
+            solo_length_ = kSolo;
+        }
         window_calls_ = 0;
         window_wait_ns_ = 0;
     }

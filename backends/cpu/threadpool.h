@@ -75,11 +75,14 @@ private:
     // Whether the workers help (run_dynamic only). Over windows of kWindow calls the caller compares the time it
     // spent waiting for joined workers with the CPU time those workers spent in the tasks; when waiting costs
     // more than the workers contribute (a worker keeps being preempted while it holds a chunk, because the host
-    // program occupies its core), the caller works alone for the next kSolo calls, then measures again.
+    // program occupies its core), the caller works alone for the next solo_length_ calls (kSolo, doubled after
+    // each window that finds the same, up to kSoloMax: about 70 tokens of a 1.5B model), then measures again.
     static constexpr int kWindow = 64;
     static constexpr int kSolo = 2048;
+    static constexpr int kSoloMax = 16384;
     int window_calls_ = 0;
     int solo_left_ = 0;
+    int solo_length_ = kSolo;
     int64_t window_wait_ns_ = 0;
     std::atomic<int64_t> window_worker_ns_{0};
     uint64_t solo_calls_ = 0;
