@@ -34,6 +34,8 @@ CpuFeatures detect() {
     CpuFeatures f;
 #if defined(__x86_64__) || defined(__i386__)
     unsigned a, b, c, d;
+    if (__get_cpuid(0, &a, &b, &c, &d))
+        f.intel = b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu;  // "Genu" "ineI" "ntel"
     if (__get_cpuid(1, &a, &b, &c, &d)) {
         bool osxsave = c & (1u << 27);
         bool avx = c & (1u << 28);
@@ -101,6 +103,11 @@ const char* isa_name(Isa isa) {
 const CpuFeatures& cpu_features() {
     static const CpuFeatures features = detect();
     return features;
+}
+
+int weight_prefetch_bytes() {
+    static const int bytes = cpu_features().intel ? 4096 : 0;
+    return bytes;
 }
 
 bool isa_available(Isa isa) {

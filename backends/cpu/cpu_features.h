@@ -21,6 +21,7 @@ struct CpuFeatures {
     bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false;
     bool avx512bf16 = false, avxvnni = false;
     bool neon = false, dotprod = false;
+    bool intel = false;  // cpuid vendor GenuineIntel
     std::string model_name;
 };
 
@@ -32,6 +33,11 @@ bool isa_available(Isa isa);
 
 // The best family available on this CPU.
 Isa best_isa();
+
+// How far ahead (bytes) the x86 matmul kernels prefetch the weights they stream: 4096 on Intel, where the
+// kernels were tuned with it; 0 elsewhere (on AMD Zen 4 the hardware prefetchers alone gave 20% faster
+// generation, docs/BENCHMARKS.md). Only speed depends on it.
+int weight_prefetch_bytes();
 
 // Physical cores the process may run on (hyperthreads counted once); at least 1.
 int physical_core_count();

@@ -24,7 +24,8 @@
 // Defined elsewhere; declared here, before the target pragma below, so that they keep the default target (a
 // declaration inside the region would name a different, target-specific function in a single-file build).
 namespace r1::cpu {
-int x86_layout_id();  // matmul_avx2_repack.cpp
+int x86_layout_id();          // matmul_avx2_repack.cpp
+int weight_prefetch_bytes();  // cpu_features.cpp
 }  // namespace r1::cpu
 
 #pragma GCC diagnostic push
@@ -49,6 +50,14 @@ namespace r1::cpu {
 
 namespace avx2_mm {
 namespace {
+
+// Prefetches the weights weight_prefetch_bytes() ahead of a block (one-token products are bound by memory latency
+// on Intel; on AMD the hardware prefetchers do better alone, and the distance is 0).
+R1_AVX2_INLINE void prefetch_block(const uint8_t* g, int bytes) {
+    static const int ahead = weight_prefetch_bytes();
+    if (ahead > 0)
+        for (int i = 0; i < bytes; i += 64) _mm_prefetch(reinterpret_cast<const char*>(g + ahead + i), _MM_HINT_T0);
+}
 
 R1_AVX2_INLINE int32_t ld_i32(const uint8_t* p) {
     int32_t v;
@@ -255,7 +264,7 @@ void legacy_half(const uint8_t* g, const uint8_t* at, int nb, int half, float* r
     R1_AVX2_UNROLL for (int t = 0; t < N; ++t) f[t] = _mm256_setzero_ps();
     for (int b = 0; b < nb; ++b, g += legacy_bytes(Kind)) {
         if (half == 0)
-            for (int i = 0; i < legacy_bytes(Kind); i += 64) _mm_prefetch(reinterpret_cast<const char*>(g + 4096 + i), _MM_HINT_T0);
+            prefetch_block(g, legacy_bytes(Kind));
         const uint8_t* aq = at + 32 * b;
         __m256i acc[N];
         R1_AVX2_UNROLL for (int t = 0; t < N; ++t)

@@ -23,7 +23,8 @@
 // Defined elsewhere; declared here, before the target pragma below, so that they keep the default target (a
 // declaration inside the region would name a different, target-specific function in a single-file build).
 namespace r1::cpu {
-int x86_layout_id();  // matmul_avx2_repack.cpp
+int x86_layout_id();          // matmul_avx2_repack.cpp
+int weight_prefetch_bytes();  // cpu_features.cpp
 }  // namespace r1::cpu
 
 #pragma GCC diagnostic push
@@ -133,9 +134,11 @@ void pack_tokens(const block_q8_K* const* rows, int nsb, SumMode mode, uint8_t* 
     }
 }
 
-constexpr int kPrefetch = 4096;
+// Prefetches the next weights (weight_prefetch_bytes ahead; none where the hardware prefetchers do better).
 R1_AVX2KQ_INLINE void prefetch_ahead(const uint8_t* p, int bytes) {
-    for (int i = 0; i < bytes; i += 64) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetch + i), _MM_HINT_T0);
+    static const int ahead = weight_prefetch_bytes();
+    if (ahead > 0)
+        for (int i = 0; i < bytes; i += 64) _mm_prefetch(reinterpret_cast<const char*>(p + ahead + i), _MM_HINT_T0);
 }
 
 // res[t][0..7] += float(acc[t]) * scale * d_t (the token's Q8_K scale of super-block sb).

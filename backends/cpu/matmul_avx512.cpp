@@ -26,7 +26,8 @@
 // Defined elsewhere; declared here, before the target pragma below, so that they keep the default target (a
 // declaration inside the region would name a different, target-specific function in a single-file build).
 namespace r1::cpu {
-int x86_layout_id();  // matmul_avx2_repack.cpp
+int x86_layout_id();          // matmul_avx2_repack.cpp
+int weight_prefetch_bytes();  // cpu_features.cpp
 }  // namespace r1::cpu
 
 // See matmul_avx512_kquants.cpp: GCC 12's AVX-512 headers trip -Wuninitialized under a target pragma.
@@ -52,6 +53,14 @@ namespace r1::cpu {
 
 namespace avx512_mm {
 namespace {
+
+// Prefetches the weights weight_prefetch_bytes() ahead of a block (one-token products are bound by memory latency
+// on Intel; on AMD the hardware prefetchers do better alone, and the distance is 0).
+R1_AVX512_INLINE void prefetch_block(const uint8_t* g, int bytes) {
+    static const int ahead = weight_prefetch_bytes();
+    if (ahead > 0)
+        for (int i = 0; i < bytes; i += 64) _mm_prefetch(reinterpret_cast<const char*>(g + ahead + i), _MM_HINT_T0);
+}
 
 R1_AVX512_INLINE int32_t ld_i32(const uint8_t* p) {
     int32_t v;
@@ -224,8 +233,7 @@ void legacy_tile(const uint8_t* g, const uint8_t* at, int nb, float* res) {
     const __m512i table = _mm512_broadcast_i32x4(
         _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4NLValues)), _mm_set1_epi8(-128)));
     for (int b = 0; b < nb; ++b, g += legacy_bytes(Kind)) {
-        // Prefetch the weights 4 KiB ahead: one-token products are bound by memory latency.
-        for (int i = 0; i < legacy_bytes(Kind); i += 64) _mm_prefetch(reinterpret_cast<const char*>(g + 4096 + i), _MM_HINT_T0);
+        prefetch_block(g, legacy_bytes(Kind));
         const uint8_t* aq = at + 32 * b;
         __m512i acc[N];
         R1_AVX512_UNROLL for (int t = 0; t < N; ++t)
